@@ -5,14 +5,16 @@
 set -euo pipefail
 jar="$1"; shift
 java="${JAVA_HOME:?JAVA_HOME must name a JDK >= 22}/bin/java"
-listed=$(unzip -p "$jar" META-INF/TestList 2>/dev/null | grep -c . || true)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && "${JAVA_HOME}/bin/jar" xf "$jar" META-INF/TestList 2>/dev/null) || true
+listed=$(grep -c . "$tmp/META-INF/TestList" 2>/dev/null || true)
 if [ "${listed:-0}" -eq 0 ]; then
   echo "jcstress: $jar lists no test: was the JCStress annotation processor configured (annotationProcessorPaths)?" >&2
   exit 1
 fi
 echo "jcstress: $listed tests listed in $jar; running with: $*"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log="$tmp/jcstress.log"
 set +e
 # shellcheck disable=SC2068
 "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" $@ 2>&1 | tee "$log"
