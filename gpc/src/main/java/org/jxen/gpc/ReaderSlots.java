@@ -1,0 +1,140 @@
+package org.jxen.gpc;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The per-thread record of which caches a thread is inside ({@code lock()} .. {@code unlock()}),
+ * so that an invalidation can wait until no thread uses an old mapping.
+ *
+ * <p>Protocol (a Dekker handshake on volatile accesses): a reader first publishes the cache in its
+ * own slot with a volatile store, then reads the cache's mapping with a volatile load; an
+ * invalidator first clears the mapping with a volatile store, then reads every slot with volatile
+ * loads. By sequential consistency of volatile accesses, either the reader sees the cleared mapping
+ * (and backs out) or the invalidator sees the reader in its slot (and waits for it to leave).
+ * Readers only ever write their own slot, so readers on different threads share no written cache
+ * line.
+ *
+ * <p>Threads: {@link #current()} and a slot's {@code enter}/{@code exit} belong to the slot's own
+ * thread; {@link #awaitNoReader} may be called from any thread.
+ */
+final class ReaderSlots {
+    /** How many caches one thread may hold at once. */
+    static final int MAX_NESTED = 8;
+
+    private static final VarHandle HELD = MethodHandles.arrayElementVarHandle(Object[].class);
+    private static final Object REGISTRY_LOCK = new Object();
+    private static volatile Slot[] all = new Slot[0];
+    private static final ThreadLocal<Slot> CURRENT = ThreadLocal.withInitial(ReaderSlots::register);
+
+    private ReaderSlots() {
+    }
+
+    /** One thread's slot. Fields other than {@code held} are owned by that thread. */
+    static final class Slot {
+        final Thread thread;
+        final Object[] held = new Object[MAX_NESTED];
+        int depth;
+
+        Slot(Thread thread) {
+            this.thread = thread;
+        }
+
+        /** Owner thread only. Publishes {@code cache} with a volatile store (a full fence). */
+        void enter(Object cache) {
+            int d = depth;
+            if (d == MAX_NESTED) {
+                throw new IllegalStateException("a thread may hold at most " + MAX_NESTED + " gfn-to-pfn caches at once");
+            }
+            HELD.setVolatile(held, d, cache);
+            depth = d + 1;
+        }
+
+        /** Owner thread only. Removes one entry for {@code cache}; release store. */
+        void exit(Object cache) {
+            int d = depth;
+            int i = d - 1;
+            while (i >= 0 && held[i] != cache) {
+                i--;
+            }
+            if (i < 0) {
+                throw new IllegalStateException("unlock() of a gfn-to-pfn cache that this thread has not locked");
+            }
+            // shift later entries down; every entry stays visible in at least one place meanwhile
+            for (int j = i; j < d - 1; j++) {
+                HELD.setVolatile(held, j, held[j + 1]);
+            }
+            HELD.setRelease(held, d - 1, null);
+            depth = d - 1;
+        }
+
+        boolean holds(Object cache) {
+            for (int i = 0; i < MAX_NESTED; i++) {
+                if (HELD.getVolatile(held, i) == cache) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    static Slot current() {
+        return CURRENT.get();
+    }
+
+    /** True when the calling thread is inside any cache. */
+    static boolean currentHoldsAny() {
+        return CURRENT.get().depth > 0;
+    }
+
+    static boolean currentHolds(Object cache) {
+        return CURRENT.get().holds(cache);
+    }
+
+    private static Slot register() {
+        Slot s = new Slot(Thread.currentThread());
+        synchronized (REGISTRY_LOCK) {
+            Slot[] live = Arrays.stream(all).filter(x -> x.thread.isAlive()).toArray(Slot[]::new);
+            Slot[] next = Arrays.copyOf(live, live.length + 1);
+            next[live.length] = s;
+            all = next;
+        }
+        return s;
+    }
+
+    /**
+     * Waits until no thread other than the caller is inside {@code cache}. The caller must already
+     * have made the cache's mapping unreachable (cleared it with a volatile store). Never waits for
+     * a refresher, only for readers, whose critical sections do not block.
+     */
+    static void awaitNoReader(Object cache) {
+        Thread self = Thread.currentThread();
+        for (Slot s : all) {
+            if (s.thread == self) {
+                continue;
+            }
+            int spins = 0;
+            while (s.holds(cache)) {
+                if (!s.thread.isAlive()) {
+                    // a thread that died inside lock()..unlock() can no longer access anything
+                    break;
+                }
+                spins++;
+                if (spins < 256) {
+                    Thread.onSpinWait();
+                } else if (spins < 1024) {
+                    Thread.yield();
+                } else {
+                    LockSupport.parkNanos(20_000);
+                }
+            }
+        }
+    }
+
+    /** The number of registered slots (threads that have locked a cache and may still be alive). */
+    static int registered() {
+        return all.length;
+    }
+}
