@@ -24,6 +24,7 @@ public final class EvtchnOp {
     public static final int INIT_CONTROL = 11;
     public static final int EXPAND_ARRAY = 12;
     public static final int SET_PRIORITY = 13;
+    /** Hypervisor-internal (guarded by {@code __XEN__}): the continuation of {@link #RESET}. */
     public static final int RESET_CONT = 14;
 
     /** The Xen name of a value (e.g. "bind_interdomain"), or "evtchnop_" followed by the number if it has none here. */

@@ -13,6 +13,7 @@ public final class XenErrno {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;
+    /** Hypervisor-internal (guarded by {@code __XEN__} in the headers): never returned to a guest. */
     public static final int EINTR = 4;
     public static final int EIO = 5;
     public static final int ENXIO = 6;
@@ -48,6 +49,7 @@ public final class XenErrno {
     public static final int EBADMSG = 74;
     public static final int EOVERFLOW = 75;
     public static final int EILSEQ = 84;
+    /** Hypervisor-internal (guarded by {@code __XEN__}): "restart this hypercall", never returned to a guest. */
     public static final int ERESTART = 85;
     public static final int EOPNOTSUPP = 95;
     public static final int EISCONN = 106;
