@@ -1,0 +1,52 @@
+package org.jxen.bench;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Fails the build when JMH's annotation processor did not run: then {@code META-INF/BenchmarkList}
+ * is missing or empty and {@code benchmarks.jar} would run nothing.
+ */
+class BenchmarkListTest {
+    private static final List<String> CLASSES = List.of("HitPathOneThread", "HitPathTwoThreadsOneCache",
+            "HitPathTwoThreadsPerThreadCache");
+    private static final List<String> METHODS = List.of("gpcRead", "gpcWrite", "gpcSetBit", "rawRead", "rawWrite",
+            "rawSetBit", "rrwlRead", "rrwlWrite", "rrwlSetBit", "stampedRead", "stampedWrite", "stampedSetBit",
+            "stampedOptimisticRead");
+
+    @Test
+    void jmhGeneratedEveryHitPathBenchmark() throws IOException {
+        List<String> lines = benchmarkList().lines().toList();
+        for (String c : CLASSES) {
+            for (String m : METHODS) {
+                // a line is "JMH S <len> <class> S <len> <generated class> S <len> <method> ..."
+                String cls = " org.jxen.bench." + c + " ";
+                String method = " S " + m.length() + " " + m + " ";
+                assertTrue(lines.stream().anyMatch(l -> l.contains(cls) && l.contains(method)),
+                        "META-INF/BenchmarkList does not list org.jxen.bench." + c + "." + m
+                                + ": did jmh-generator-annprocess run (annotationProcessorPaths in bench/pom.xml)?");
+            }
+        }
+    }
+
+    private static String benchmarkList() throws IOException {
+        Path file = Path.of("target", "classes", "META-INF", "BenchmarkList");
+        if (Files.isRegularFile(file)) {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        }
+        try (InputStream in = BenchmarkListTest.class.getResourceAsStream("/META-INF/BenchmarkList")) {
+            assertNotNull(in, "no META-INF/BenchmarkList in " + file.toAbsolutePath()
+                    + " nor on the class path: JMH's annotation processor did not run");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
