@@ -1,0 +1,106 @@
+package org.jxen.stress;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.jxen.gpc.GfnToPfnCache;
+import org.jxen.gpc.GpcStatus;
+import org.jxen.gpc.GuestMemory;
+import org.jxen.gpc.HostMemory;
+
+/**
+ * Host memory shared by all the JCStress states of one JVM, so that no state maps or allocates
+ * memory of its own (JCStress makes millions of states, thousands of them live at once).
+ *
+ * <p>Each state gets bytes that no other live state uses: a 128-byte <em>cell</em> from the cell
+ * region, or, for an area split across two memslots, the end and start of adjacent pages from
+ * the split region. Each state still has its own {@link GuestMemory} with its own memslots over
+ * the page that holds its bytes, so invalidations, memory-map changes and caches of one state never
+ * touch another: an invalidation only sees the caches of its own guest memory, even though many
+ * guest memories map the same host page.
+ *
+ * <p>Threads: {@link #cell()} and {@link #splitPages()} are called from state constructors on any
+ * thread. The blocks are never closed (they live as long as the JVM), so the memslot counts that
+ * states leave behind do not matter.
+ */
+final class Cells {
+    static final long PAGE = HostMemory.PAGE_SIZE;
+    /** Bytes per cell: two 64-byte halves, {@code A} at 0 and {@code B} at 64. */
+    static final long CELL = 128;
+    static final long B = 64;
+
+    /** 8 MiB: 65536 cells, far more than JCStress keeps alive at once (strides of a few thousand). */
+    private static final long CELL_PAGES = 2048;
+    /** 32 MiB: 4095 split states before reuse; each uses the end of page 2k, both ends of 2k+1, the start of 2k+2. */
+    private static final long SPLIT_PAGES = 8192;
+
+    static final HostMemory HOST = HostMemory.offHeap("jxen-stress", (CELL_PAGES + SPLIT_PAGES) * PAGE);
+    private static final MemorySegment SEG = HOST.segment();
+    private static final AtomicLong NEXT_CELL = new AtomicLong();
+    private static final AtomicLong NEXT_SPLIT = new AtomicLong();
+
+    private Cells() {
+    }
+
+    /** The host offset of a fresh, zeroed, 128-byte-aligned cell that no other live state uses. */
+    static long cell() {
+        long i = Math.floorMod(NEXT_CELL.getAndIncrement(), CELL_PAGES * PAGE / CELL);
+        long off = i * CELL;
+        SEG.asSlice(off, CELL).fill((byte) 0);
+        return off;
+    }
+
+    /**
+     * The host offset of page {@code p} of three consecutive pages {@code p, p+1, p+2} of which the
+     * caller may use the last 8 bytes of {@code p} and {@code p+1} and the first 8 bytes of
+     * {@code p+1} and {@code p+2}; all zeroed. The next caller gets {@code p+2, p+3, p+4}: the start
+     * of {@code p+2} is this caller's, its end the next one's.
+     */
+    static long splitPages() {
+        long k = Math.floorMod(NEXT_SPLIT.getAndIncrement(), SPLIT_PAGES / 2 - 1);
+        long p = CELL_PAGES * PAGE + 2 * k * PAGE;
+        SEG.asSlice(p + PAGE - 8, 16).fill((byte) 0);
+        SEG.asSlice(p + 2 * PAGE - 8, 16).fill((byte) 0);
+        return p;
+    }
+
+    /** The page that holds host offset {@code off}. */
+    static long pageOf(long off) {
+        return off - off % PAGE;
+    }
+
+    /** A new guest memory with memslot 0 at gpa 0 over the host page that holds {@code off}. */
+    static GuestMemory guestOverPageOf(long off) {
+        GuestMemory m = new GuestMemory("jcstress");
+        m.addSlot(0, 0, PAGE, HOST, pageOf(off), 0);
+        return m;
+    }
+
+    /** The gpa at which {@link #guestOverPageOf} maps host offset {@code off}. */
+    static long gpaOf(long off) {
+        return off % PAGE;
+    }
+
+    /** A cache of {@code memory} activated on {@code [gpa, gpa + length)}, which must map now. */
+    static GfnToPfnCache validCache(GuestMemory memory, long gpa, long length) {
+        GfnToPfnCache c = memory.newCache("jcstress");
+        GpcStatus st = c.activate(gpa, length);
+        if (st != GpcStatus.OK) {
+            throw new IllegalStateException("activation failed: " + st);
+        }
+        return c;
+    }
+
+    static long getLong(long off) {
+        return SEG.get(ValueLayout.JAVA_LONG, off);
+    }
+
+    static int getInt(long off) {
+        return SEG.get(ValueLayout.JAVA_INT_UNALIGNED, off);
+    }
+
+    static void putInt(long off, int value) {
+        SEG.set(ValueLayout.JAVA_INT_UNALIGNED, off, value);
+    }
+}
