@@ -15,12 +15,13 @@ import org.jxen.gpc.HostMemory;
  *
  * <p>Each state gets bytes that no other live state uses: a 128-byte <em>cell</em> from the cell
  * region, or, for an area split across two memslots, the end and start of adjacent pages from
- * the split region. Each state still has its own {@link GuestMemory} with its own memslots over
+ * the split region (or, for read-only use, pages shared by all). Each state still has its own
+ * {@link GuestMemory} with its own memslots over
  * the page that holds its bytes, so invalidations, memory-map changes and caches of one state never
  * touch another: an invalidation only sees the caches of its own guest memory, even though many
  * guest memories map the same host page.
  *
- * <p>Threads: {@link #cell()} and {@link #splitPages()} are called from state constructors on any
+ * <p>Threads: {@link #cell()} and {@link #splitBoundary()} are called from state constructors on any
  * thread. The blocks are never closed (they live as long as the JVM), so the memslot counts that
  * states leave behind do not matter.
  */
@@ -30,12 +31,17 @@ final class Cells {
     static final long CELL = 128;
     static final long B = 64;
 
-    /** 8 MiB: 65536 cells, far more than JCStress keeps alive at once (strides of a few thousand). */
+    /**
+     * 8 MiB: 65536 cells. JCStress keeps at most "strides x stride size" states of one test alive
+     * (40 x 256 = 10240 here), far fewer.
+     */
     private static final long CELL_PAGES = 2048;
-    /** 32 MiB: 4095 split states before reuse; each uses the end of page 2k, both ends of 2k+1, the start of 2k+2. */
-    private static final long SPLIT_PAGES = 8192;
+    /** 48 MiB: 12287 split states before reuse (more than 10240), then 3 pages shared read-only. */
+    private static final long SPLIT_PAGES = 12288;
+    private static final long SHARED_SPLIT_PAGES = 3;
 
-    static final HostMemory HOST = HostMemory.offHeap("jxen-stress", (CELL_PAGES + SPLIT_PAGES) * PAGE);
+    static final HostMemory HOST = HostMemory.offHeap("jxen-stress",
+            (CELL_PAGES + SPLIT_PAGES + SHARED_SPLIT_PAGES) * PAGE);
     private static final MemorySegment SEG = HOST.segment();
     private static final AtomicLong NEXT_CELL = new AtomicLong();
     private static final AtomicLong NEXT_SPLIT = new AtomicLong();
@@ -52,17 +58,24 @@ final class Cells {
     }
 
     /**
-     * The host offset of page {@code p} of three consecutive pages {@code p, p+1, p+2} of which the
-     * caller may use the last 8 bytes of {@code p} and {@code p+1} and the first 8 bytes of
-     * {@code p+1} and {@code p+2}; all zeroed. The next caller gets {@code p+2, p+3, p+4}: the start
-     * of {@code p+2} is this caller's, its end the next one's.
+     * The host offset of a page {@code p} of which the caller may use the last 8 bytes, and of
+     * whose successor {@code p + 1} it may use the first 8 bytes; all zeroed. An area split across
+     * two memslots over {@code p} and {@code p + 1} has its parts exactly there. The next caller
+     * gets {@code p + 1}: its end and {@code p + 2}'s start.
      */
-    static long splitPages() {
-        long k = Math.floorMod(NEXT_SPLIT.getAndIncrement(), SPLIT_PAGES / 2 - 1);
-        long p = CELL_PAGES * PAGE + 2 * k * PAGE;
+    static long splitBoundary() {
+        long k = Math.floorMod(NEXT_SPLIT.getAndIncrement(), SPLIT_PAGES - 1);
+        long p = (CELL_PAGES + k) * PAGE;
         SEG.asSlice(p + PAGE - 8, 16).fill((byte) 0);
-        SEG.asSlice(p + 2 * PAGE - 8, 16).fill((byte) 0);
         return p;
+    }
+
+    /**
+     * Three consecutive pages shared by every caller, for states that only ever read the bytes at
+     * their boundaries after writing the same constants there in their constructors.
+     */
+    static long sharedSplitPages() {
+        return (CELL_PAGES + SPLIT_PAGES) * PAGE;
     }
 
     /** The page that holds host offset {@code off}. */

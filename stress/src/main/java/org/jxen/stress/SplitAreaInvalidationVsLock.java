@@ -47,7 +47,7 @@ import org.openjdk.jcstress.infra.results.IIIII_Result;
 public class SplitAreaInvalidationVsLock {
     static final long VALUE = 0x02020202_01010101L;
 
-    final long p = Cells.splitPages();
+    final long p = Cells.splitBoundary();
     final long q = p + Cells.PAGE;
     final GuestMemory memory = new GuestMemory("jcstress split");
     final GfnToPfnCache cache;

@@ -26,6 +26,8 @@ import org.openjdk.jcstress.infra.results.J_Result;
  * The remapper removes slots 0 and 1, then adds slots 2 and 3 (so no intermediate map backs the
  * area with a mix of old and new slots). The reader {@code lock()}s and reads the long across the
  * split (r1), or records -1 when {@code lock()} failed (an intermediate map does not back the area).
+ * Nothing writes the pages after construction, and every state writes the same four constants, so
+ * all states share the three pages ({@link Cells#sharedSplitPages()}).
  */
 @JCStressTest
 @Outcome(id = "2459565876208275729", expect = ACCEPTABLE,
@@ -38,7 +40,7 @@ import org.openjdk.jcstress.infra.results.J_Result;
         desc = "a torn read: parts from two different mappings, or bytes that neither mapping holds")
 @State
 public class SplitAreaRemapVsRead {
-    final long p = Cells.splitPages();
+    final long p = Cells.sharedSplitPages();
     final GuestMemory memory = new GuestMemory("jcstress split remap");
     final GfnToPfnCache cache;
 
