@@ -2,6 +2,7 @@ package org.jxen.stress;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jxen.gpc.GfnToPfnCache;
@@ -21,7 +22,7 @@ import org.jxen.gpc.HostMemory;
  * touch another: an invalidation only sees the caches of its own guest memory, even though many
  * guest memories map the same host page.
  *
- * <p>Threads: {@link #cell()} and {@link #splitBoundary()} are called from state constructors on any
+ * <p>Threads: {@link #cell()} and {@link #claimBoundary()} are called from state constructors on any
  * thread. The blocks are never closed (they live as long as the JVM), so the memslot counts that
  * states leave behind do not matter.
  */
@@ -36,7 +37,7 @@ final class Cells {
      * (40 x 256 = 10240 here), far fewer.
      */
     private static final long CELL_PAGES = 2048;
-    /** 48 MiB: 12287 split states before reuse (more than 10240), then 3 pages shared read-only. */
+    /** 48 MiB: 12287 split boundaries (claimed and released), then 3 pages shared read-only. */
     private static final long SPLIT_PAGES = 12288;
     private static final long SHARED_SPLIT_PAGES = 3;
 
@@ -45,6 +46,7 @@ final class Cells {
     private static final MemorySegment SEG = HOST.segment();
     private static final AtomicLong NEXT_CELL = new AtomicLong();
     private static final AtomicLong NEXT_SPLIT = new AtomicLong();
+    private static final AtomicIntegerArray CLAIMED = new AtomicIntegerArray((int) SPLIT_PAGES - 1);
 
     private Cells() {
     }
@@ -58,16 +60,40 @@ final class Cells {
     }
 
     /**
-     * The host offset of a page {@code p} of which the caller may use the last 8 bytes, and of
-     * whose successor {@code p + 1} it may use the first 8 bytes; all zeroed. An area split across
-     * two memslots over {@code p} and {@code p + 1} has its parts exactly there. The next caller
-     * gets {@code p + 1}: its end and {@code p + 2}'s start.
+     * Claims a page {@code p} of which the caller may use the last 8 bytes, and of whose successor
+     * {@code p + 1} it may use the first 8 bytes, all zeroed; returns its index for
+     * {@link #boundaryPage} and {@link #releaseBoundary}. An area split across two memslots over
+     * {@code p} and {@code p + 1} has its parts exactly there; the caller of index {@code k + 1}
+     * uses the end of {@code p + 1} and the start of {@code p + 2}.
+     *
+     * <p>Claimed, not just counted: JCStress constructs a state's successor right after the state's
+     * arbiter, while the other actor's half of the stride still holds states made up to one whole
+     * stride earlier, so a round-robin counter over fewer than twice the states alive would hand
+     * bytes still in use to a new state (seen: a new state's zeroing wiped an old state's write
+     * before its arbiter read it). The state releases its index at the end of its arbiter.
      */
-    static long splitBoundary() {
-        long k = Math.floorMod(NEXT_SPLIT.getAndIncrement(), SPLIT_PAGES - 1);
-        long p = (CELL_PAGES + k) * PAGE;
-        SEG.asSlice(p + PAGE - 8, 16).fill((byte) 0);
-        return p;
+    static int claimBoundary() {
+        int n = CLAIMED.length();
+        long start = NEXT_SPLIT.getAndIncrement();
+        for (int i = 0; i < n; i++) {
+            int k = (int) Math.floorMod(start + i, (long) n);
+            if (CLAIMED.compareAndSet(k, 0, 1)) {
+                long p = boundaryPage(k);
+                SEG.asSlice(p + PAGE - 8, 16).fill((byte) 0);
+                return k;
+            }
+        }
+        throw new IllegalStateException("all " + n + " split boundaries are claimed: do states release them?");
+    }
+
+    /** The host offset of the page of claimed boundary {@code k}. */
+    static long boundaryPage(int k) {
+        return (CELL_PAGES + k) * PAGE;
+    }
+
+    /** Gives boundary {@code k} back; call last in the arbiter. */
+    static void releaseBoundary(int k) {
+        CLAIMED.set(k, 0);
     }
 
     /**

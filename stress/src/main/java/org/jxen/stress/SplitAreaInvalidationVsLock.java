@@ -47,7 +47,8 @@ import org.openjdk.jcstress.infra.results.IIIII_Result;
 public class SplitAreaInvalidationVsLock {
     static final long VALUE = 0x02020202_01010101L;
 
-    final long p = Cells.splitBoundary();
+    final int boundary = Cells.claimBoundary();
+    final long p = Cells.boundaryPage(boundary);
     final long q = p + Cells.PAGE;
     final GuestMemory memory = new GuestMemory("jcstress split");
     final GfnToPfnCache cache;
@@ -81,5 +82,6 @@ public class SplitAreaInvalidationVsLock {
         inv.close();
         r.r3 = Cells.getInt(q - 4);
         r.r4 = Cells.getInt(q);
+        Cells.releaseBoundary(boundary);
     }
 }
