@@ -68,6 +68,13 @@ public final class GfnToPfnCache {
     /** Non-null exactly when the cache is valid (modulo the generation check in lock). */
     private volatile MappedArea mapping;
     private volatile GpcStatus lastStatus = GpcStatus.NOT_ACTIVE;
+    /**
+     * Mappings taken out of service whose readers may not all have left yet; guarded by
+     * {@code stateLock}. An invalidation that overlaps one of them must wait for readers even when
+     * the current mapping is null or elsewhere: a null mapping does not mean that no reader is inside.
+     */
+    private MappedArea[] retired = NO_MAPPINGS;
+    private static final MappedArea[] NO_MAPPINGS = new MappedArea[0];
 
     private final List<Consumer<GfnToPfnCache>> invalidationListeners = new CopyOnWriteArrayList<>();
     private final LongAdder refreshes = new LongAdder();
@@ -200,17 +207,14 @@ public final class GfnToPfnCache {
         refreshLock.lock();
         try {
             memory.register(this); // invalidations can see the cache before it can become valid
-            MappedArea old;
             synchronized (stateLock) {
-                old = mapping;
+                retireLocked(mapping);
                 mapping = null;
                 gpa = newGpa;
                 length = newLength;
                 active = true;
             }
-            if (old != null) {
-                ReaderSlots.awaitNoReader(this);
-            }
+            drainRetired();
             return refresh0(true);
         } finally {
             refreshLock.unlock();
@@ -225,15 +229,12 @@ public final class GfnToPfnCache {
         requireNotInside("deactivate");
         refreshLock.lock();
         try {
-            MappedArea old;
             synchronized (stateLock) {
-                old = mapping;
+                retireLocked(mapping);
                 mapping = null;
                 active = false;
             }
-            if (old != null) {
-                ReaderSlots.awaitNoReader(this);
-            }
+            drainRetired();
             memory.unregister(this);
             lastStatus = GpcStatus.NOT_ACTIVE;
         } finally {
@@ -290,7 +291,9 @@ public final class GfnToPfnCache {
                     // (invalidations clear what they affect themselves), so it still describes memory
                     // that is correct for its readers: drop it without waiting for them.
                     synchronized (stateLock) {
+                        retireLocked(mapping);
                         mapping = null;
+                        pruneRetiredLocked();
                     }
                     lastStatus = failure;
                     return failure;
@@ -300,7 +303,9 @@ public final class GfnToPfnCache {
                     // publish only if no invalidation began, ran or is running since we looked
                     if (memory.invalidationsInProgress() == 0 && memory.invalidationSequence() == seq
                             && memory.currentMap() == map) {
+                        retireLocked(mapping);
                         mapping = m;
+                        pruneRetiredLocked();
                         refreshes.increment();
                         lastStatus = GpcStatus.OK;
                         return GpcStatus.OK;
@@ -347,23 +352,74 @@ public final class GfnToPfnCache {
                 java.util.Arrays.copyOf(starts, count), java.util.Arrays.copyOf(slots, count));
     }
 
-    /** Called by invalidations: clears the mapping if {@code affected} holds for it, then drains readers. */
+    /**
+     * Called by invalidations: clears the mapping if {@code affected} holds for it, then waits until
+     * no reader is inside it or inside any other retired mapping that {@code affected} holds for.
+     * Always takes {@code stateLock} (never taken by readers), so that a refresh's check-and-publish
+     * and this check-and-clear are atomic with respect to each other.
+     */
     void invalidateIf(Predicate<MappedArea> affected) {
-        MappedArea m = mapping;
-        if (m == null || !affected.test(m)) {
-            return; // nothing matches: leave readers alone
-        }
+        boolean cleared;
         synchronized (stateLock) {
-            m = mapping;
-            if (m == null || !affected.test(m)) {
-                return;
+            MappedArea m = mapping;
+            cleared = m != null && affected.test(m);
+            if (cleared) {
+                retireLocked(m);
+                mapping = null;
             }
-            mapping = null;
+            boolean mustWait = cleared;
+            for (MappedArea r : retired) {
+                mustWait |= affected.test(r);
+            }
+            if (!mustWait) {
+                return; // nothing of ours in the range: leave readers alone
+            }
+        }
+        drainRetired();
+        if (cleared) {
+            invalidations.increment();
+            for (Consumer<GfnToPfnCache> l : invalidationListeners) {
+                l.accept(this);
+            }
+        }
+    }
+
+    /** Records a mapping taken out of service. Caller holds {@code stateLock}. */
+    private void retireLocked(MappedArea m) {
+        if (m != null) {
+            MappedArea[] r = java.util.Arrays.copyOf(retired, retired.length + 1);
+            r[retired.length] = m;
+            retired = r;
+        }
+    }
+
+    /**
+     * Forgets retired mappings when no reader is inside the cache right now (a reader that took a
+     * retired mapping entered before it was retired, so the scan sees it). Caller holds
+     * {@code stateLock}; never waits.
+     */
+    private void pruneRetiredLocked() {
+        if (retired.length > 0 && !ReaderSlots.anyReader(this)) {
+            retired = NO_MAPPINGS;
+        }
+    }
+
+    /** Waits for readers, then forgets every mapping that was retired before the wait began. */
+    private void drainRetired() {
+        MappedArea[] before;
+        synchronized (stateLock) {
+            before = retired;
+        }
+        if (before.length == 0) {
+            return;
         }
         ReaderSlots.awaitNoReader(this);
-        invalidations.increment();
-        for (Consumer<GfnToPfnCache> l : invalidationListeners) {
-            l.accept(this);
+        synchronized (stateLock) {
+            java.util.List<MappedArea> left = new java.util.ArrayList<>(java.util.List.of(retired));
+            for (MappedArea m : before) {
+                left.remove(m);
+            }
+            retired = left.toArray(NO_MAPPINGS);
         }
     }
 

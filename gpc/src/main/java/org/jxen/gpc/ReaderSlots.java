@@ -133,6 +133,17 @@ final class ReaderSlots {
         }
     }
 
+    /** True when some thread other than the caller is inside {@code cache} now; never waits. */
+    static boolean anyReader(Object cache) {
+        Thread self = Thread.currentThread();
+        for (Slot s : all) {
+            if (s.thread != self && s.holds(cache) && s.thread.isAlive()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The number of registered slots (threads that have locked a cache and may still be alive). */
     static int registered() {
         return all.length;
