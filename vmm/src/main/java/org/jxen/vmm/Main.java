@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "jxen", mixinStandardHelpOptions = true, version = "jxen 0.1.0",
         description = "Xen's guest ABI in userspace on Linux KVM.",
-        subcommands = {RunCommand.class})
+        subcommands = {RunCommand.class, AbiCommand.class})
 public final class Main implements Callable<Integer> {
 
     @Override
