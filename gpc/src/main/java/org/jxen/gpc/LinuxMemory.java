@@ -50,7 +50,7 @@ final class LinuxMemory {
     private static MethodHandle bind(String name, FunctionDescriptor descriptor) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        return LINKER.downcallHandle(symbol, descriptor.insertArgumentLayouts(0, ValueLayout.ADDRESS),
+        return LINKER.downcallHandle(symbol, descriptor,
                 CAPTURE_ERRNO);
     }
 
