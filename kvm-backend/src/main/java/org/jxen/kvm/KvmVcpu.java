@@ -1,0 +1,178 @@
+package org.jxen.kvm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import org.jxen.gpc.HostCallException;
+
+/**
+ * A KVM vCPU file descriptor and its mapped {@code kvm_run} page.
+ *
+ * <p>Threads: {@link #run()} and the register accessors belong to the one thread that runs the
+ * vCPU (it calls {@link #bindToCurrentThread()} first). {@link #kick()} may be called from any
+ * thread: it sets {@code immediate_exit} and sends the kick signal to the vCPU thread, so that a
+ * {@code KVM_RUN} in progress (also one halted in the guest) returns {@code EINTR} promptly and one
+ * about to start returns at once. {@link #close()} only after the vCPU thread has stopped.
+ */
+public final class KvmVcpu implements AutoCloseable {
+    /** What {@link #run()} returns when {@code KVM_RUN} was interrupted ({@code EINTR}) or must be retried ({@code EAGAIN}). */
+    public static final int RUN_INTERRUPTED = -1;
+
+    private final KvmVm vm;
+    private final int fd;
+    private final int id;
+    private final Arena arena = Arena.ofShared();
+    private final KvmRun run;
+    private final long runAddress;
+    private final long runSize;
+    private volatile int threadId;
+    private volatile boolean closed;
+
+    KvmVcpu(KvmVm vm, int fd, int id, int mmapSize) {
+        this.vm = vm;
+        this.fd = fd;
+        this.id = id;
+        this.runSize = mmapSize;
+        this.runAddress = Libc.mmap(mmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+        this.run = new KvmRun(MemorySegment.ofAddress(runAddress).reinterpret(mmapSize, arena, null));
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public KvmVm vm() {
+        return vm;
+    }
+
+    /** The {@code kvm_run} view. */
+    public KvmRun kvmRun() {
+        return run;
+    }
+
+    /** Records the calling thread as this vCPU's thread (the target of {@link #kick()}). */
+    public void bindToCurrentThread() {
+        KickSignal.install();
+        threadId = Libc.gettid();
+    }
+
+    /**
+     * {@code KVM_RUN}. Returns the exit reason ({@code KVM_EXIT_*}), or {@link #RUN_INTERRUPTED}
+     * when the call was interrupted by a kick or a signal ({@code EINTR}) or must be retried
+     * ({@code EAGAIN}): outcomes, not errors. Any other failure is a {@link HostCallException}.
+     */
+    public int run() {
+        int r = Libc.ioctl(fd, KvmIoctl.KVM_RUN.request(), 0L);
+        if (r < 0) {
+            int e = Libc.errno();
+            if (e == Libc.EINTR || e == Libc.EAGAIN) {
+                return RUN_INTERRUPTED;
+            }
+            throw new HostCallException("KVM_RUN", e, "vcpu " + id);
+        }
+        return run.exitReason();
+    }
+
+    /** Any thread: makes the vCPU thread leave (or not enter) {@code KVM_RUN} promptly. */
+    public void kick() {
+        run.setImmediateExit(true);
+        int tid = threadId;
+        if (tid != 0) {
+            Libc.tgkill(Libc.getpid(), tid, KickSignal.SIGNAL);
+        }
+    }
+
+    /** {@code KVM_GET_REGS} into a 144-byte segment. */
+    public void getRegs(MemorySegment regs) {
+        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_REGS, regs);
+    }
+
+    /** {@code KVM_SET_REGS} from a 144-byte segment. */
+    public void setRegs(MemorySegment regs) {
+        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_REGS, regs);
+    }
+
+    /** {@code KVM_GET_SREGS} into a 312-byte segment ({@link Sregs}). */
+    public void getSregs(MemorySegment sregs) {
+        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_SREGS, sregs);
+    }
+
+    /** {@code KVM_SET_SREGS} from a 312-byte segment ({@link Sregs}). */
+    public void setSregs(MemorySegment sregs) {
+        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_SREGS, sregs);
+    }
+
+    /** {@code KVM_SET_CPUID2}. */
+    public void setCpuid(List<CpuidEntry> entries) {
+        try (Arena a = Arena.ofConfined()) {
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_CPUID2, Kvm.CpuidTable.write(a, entries));
+        }
+    }
+
+    /** {@code KVM_GET_CPUID2}: the leaves set on this vCPU. */
+    public List<CpuidEntry> cpuid() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(8 + 40L * 512, 8);
+            buf.set(ValueLayout.JAVA_INT, 0, 512);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_CPUID2, buf);
+            return Kvm.CpuidTable.read(buf);
+        }
+    }
+
+    /** The result of {@code KVM_TRANSLATE}. */
+    public record Translation(long gva, long gpa, boolean valid, boolean writeable, boolean usermode) {
+    }
+
+    /** {@code KVM_TRANSLATE}: the guest's own translation of {@code gva} under its current page tables. */
+    public Translation translate(long gva) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment t = a.allocate(24, 8);
+            t.set(ValueLayout.JAVA_LONG, 0, gva);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_TRANSLATE, t);
+            return new Translation(gva, t.get(ValueLayout.JAVA_LONG, 8), t.get(ValueLayout.JAVA_BYTE, 16) != 0,
+                    t.get(ValueLayout.JAVA_BYTE, 17) != 0, t.get(ValueLayout.JAVA_BYTE, 18) != 0);
+        }
+    }
+
+    /** {@code KVM_SET_MSRS} for one MSR. */
+    public void setMsr(int index, long value) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(8 + 16, 8);
+            m.set(ValueLayout.JAVA_INT, 0, 1);
+            m.set(ValueLayout.JAVA_INT, 8, index);
+            m.set(ValueLayout.JAVA_LONG, 16, value);
+            int r = Libc.ioctl(fd, KvmIoctl.KVM_SET_MSRS.request(), m);
+            if (r != 1) {
+                throw new HostCallException("KVM_SET_MSRS", r < 0 ? Libc.errno() : 0,
+                        String.format("msr 0x%x: %d of 1 set", index, r));
+            }
+        }
+    }
+
+    /** {@code KVM_GET_MSRS} for one MSR. */
+    public long getMsr(int index) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(8 + 16, 8);
+            m.set(ValueLayout.JAVA_INT, 0, 1);
+            m.set(ValueLayout.JAVA_INT, 8, index);
+            int r = Libc.ioctl(fd, KvmIoctl.KVM_GET_MSRS.request(), m);
+            if (r != 1) {
+                throw new HostCallException("KVM_GET_MSRS", r < 0 ? Libc.errno() : 0, String.format("msr 0x%x", index));
+            }
+            return m.get(ValueLayout.JAVA_LONG, 16);
+        }
+    }
+
+    /** Unmaps {@code kvm_run} and closes the vCPU. Only after the vCPU thread stopped. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            threadId = 0;
+            arena.close();
+            Libc.munmap(runAddress, runSize);
+            Libc.close(fd);
+        }
+    }
+}
