@@ -55,8 +55,12 @@ public final class GfnToPfnCache {
     /** The largest area one cache maps: 16 pages. */
     public static final long MAX_LENGTH = 16 * HostMemory.PAGE_SIZE;
 
+    private static final java.util.concurrent.atomic.AtomicLong IDS = new java.util.concurrent.atomic.AtomicLong();
+
     private final GuestMemory memory;
     private final String name;
+    /** Non-zero, unique in the process: what reader slots record. */
+    private final long id = IDS.incrementAndGet();
     /** Serialises activate, deactivate and refresh. */
     private final ReentrantLock refreshLock = new ReentrantLock();
     /** Orders publication of a mapping against invalidation's check-and-clear. */
@@ -102,12 +106,12 @@ public final class GfnToPfnCache {
      */
     public MappedArea lock() {
         ReaderSlots.Slot slot = ReaderSlots.current();
-        slot.enter(this);
+        slot.enter(id);
         MappedArea m = mapping;
         if (m != null && m.map() == memory.currentMap()) {
             return m;
         }
-        slot.exit(this);
+        slot.exit(id);
         return lockSlow(slot);
     }
 
@@ -117,33 +121,33 @@ public final class GfnToPfnCache {
      */
     public MappedArea tryLock() {
         ReaderSlots.Slot slot = ReaderSlots.current();
-        slot.enter(this);
+        slot.enter(id);
         MappedArea m = mapping;
         if (m != null && m.map() == memory.currentMap()) {
             return m;
         }
-        slot.exit(this);
+        slot.exit(id);
         return null;
     }
 
     /** Leaves the critical section that the last successful {@code lock()}/{@code tryLock()} opened. */
     public void unlock() {
-        ReaderSlots.current().exit(this);
+        ReaderSlots.current().exit(id);
     }
 
     private MappedArea lockSlow(ReaderSlots.Slot slot) {
-        boolean mayWait = slot.depth == 0;
+        boolean mayWait = slot.depth() == 0;
         for (int attempt = 0; attempt < 1000; attempt++) {
             GpcStatus st = refresh0(mayWait);
             if (st != GpcStatus.OK) {
                 return null;
             }
-            slot.enter(this);
+            slot.enter(id);
             MappedArea m = mapping;
             if (m != null && m.map() == memory.currentMap()) {
                 return m;
             }
-            slot.exit(this);
+            slot.exit(id);
             if (!mayWait) {
                 break;
             }
@@ -399,7 +403,7 @@ public final class GfnToPfnCache {
      * {@code stateLock}; never waits.
      */
     private void pruneRetiredLocked() {
-        if (retired.length > 0 && !ReaderSlots.anyReader(this)) {
+        if (retired.length > 0 && !ReaderSlots.anyReader(id)) {
             retired = NO_MAPPINGS;
         }
     }
@@ -413,7 +417,7 @@ public final class GfnToPfnCache {
         if (before.length == 0) {
             return;
         }
-        ReaderSlots.awaitNoReader(this);
+        ReaderSlots.awaitNoReader(id);
         synchronized (stateLock) {
             java.util.List<MappedArea> left = new java.util.ArrayList<>(java.util.List.of(retired));
             for (MappedArea m : before) {
@@ -424,7 +428,7 @@ public final class GfnToPfnCache {
     }
 
     private void requireNotInside(String what) {
-        if (ReaderSlots.currentHolds(this)) {
+        if (ReaderSlots.currentHolds(id)) {
             throw new IllegalStateException("cannot " + what + " cache '" + name + "' while this thread holds its lock");
         }
     }

@@ -24,7 +24,15 @@ final class ReaderSlots {
     /** How many caches one thread may hold at once. */
     static final int MAX_NESTED = 8;
 
-    private static final VarHandle HELD = MethodHandles.arrayElementVarHandle(Object[].class);
+    private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
+    /**
+     * Longs of padding on each side of a slot's words: 16 longs = 128 bytes, two cache lines, so that
+     * the words that readers write on every lock and unlock never share a cache line (or an adjacent
+     * line that the hardware prefetches in pairs) with another thread's slot.
+     */
+    private static final int PAD = 16;
+    private static final int DEPTH = PAD;
+    private static final int HELD = PAD + 1;
     private static final Object REGISTRY_LOCK = new Object();
     private static volatile Slot[] all = new Slot[0];
     private static final ThreadLocal<Slot> CURRENT = ThreadLocal.withInitial(ReaderSlots::register);
@@ -32,31 +40,38 @@ final class ReaderSlots {
     private ReaderSlots() {
     }
 
-    /** One thread's slot. Fields other than {@code held} are owned by that thread. */
+    /**
+     * One thread's slot: the ids of the caches it is inside, in a padded {@code long[]} (ids rather
+     * than references, so a lock stores no reference and pays no GC write barrier). The depth word
+     * is owned by the slot's thread; the held words are read by invalidators.
+     */
     static final class Slot {
         final Thread thread;
-        final Object[] held = new Object[MAX_NESTED];
-        int depth;
+        private final long[] words = new long[PAD + 1 + MAX_NESTED + PAD];
 
         Slot(Thread thread) {
             this.thread = thread;
         }
 
-        /** Owner thread only. Publishes {@code cache} with a volatile store (a full fence). */
-        void enter(Object cache) {
-            int d = depth;
+        int depth() {
+            return (int) words[DEPTH];
+        }
+
+        /** Owner thread only. Publishes {@code cacheId} with a volatile store (a full fence). */
+        void enter(long cacheId) {
+            int d = (int) words[DEPTH];
             if (d == MAX_NESTED) {
                 throw new IllegalStateException("a thread may hold at most " + MAX_NESTED + " gfn-to-pfn caches at once");
             }
-            HELD.setVolatile(held, d, cache);
-            depth = d + 1;
+            WORD.setVolatile(words, HELD + d, cacheId);
+            words[DEPTH] = d + 1;
         }
 
-        /** Owner thread only. Removes one entry for {@code cache}; release store. */
-        void exit(Object cache) {
-            int d = depth;
+        /** Owner thread only. Removes one entry for {@code cacheId}; release store. */
+        void exit(long cacheId) {
+            int d = (int) words[DEPTH];
             int i = d - 1;
-            while (i >= 0 && held[i] != cache) {
+            while (i >= 0 && words[HELD + i] != cacheId) {
                 i--;
             }
             if (i < 0) {
@@ -64,15 +79,15 @@ final class ReaderSlots {
             }
             // shift later entries down; every entry stays visible in at least one place meanwhile
             for (int j = i; j < d - 1; j++) {
-                HELD.setVolatile(held, j, held[j + 1]);
+                WORD.setVolatile(words, HELD + j, words[HELD + j + 1]);
             }
-            HELD.setRelease(held, d - 1, null);
-            depth = d - 1;
+            WORD.setRelease(words, HELD + d - 1, 0L);
+            words[DEPTH] = d - 1;
         }
 
-        boolean holds(Object cache) {
+        boolean holds(long cacheId) {
             for (int i = 0; i < MAX_NESTED; i++) {
-                if (HELD.getVolatile(held, i) == cache) {
+                if ((long) WORD.getVolatile(words, HELD + i) == cacheId) {
                     return true;
                 }
             }
@@ -86,10 +101,10 @@ final class ReaderSlots {
 
     /** True when the calling thread is inside any cache. */
     static boolean currentHoldsAny() {
-        return CURRENT.get().depth > 0;
+        return CURRENT.get().depth() > 0;
     }
 
-    static boolean currentHolds(Object cache) {
+    static boolean currentHolds(long cache) {
         return CURRENT.get().holds(cache);
     }
 
@@ -109,7 +124,7 @@ final class ReaderSlots {
      * have made the cache's mapping unreachable (cleared it with a volatile store). Never waits for
      * a refresher, only for readers, whose critical sections do not block.
      */
-    static void awaitNoReader(Object cache) {
+    static void awaitNoReader(long cache) {
         Thread self = Thread.currentThread();
         for (Slot s : all) {
             if (s.thread == self) {
@@ -134,7 +149,7 @@ final class ReaderSlots {
     }
 
     /** True when some thread other than the caller is inside {@code cache} now; never waits. */
-    static boolean anyReader(Object cache) {
+    static boolean anyReader(long cache) {
         Thread self = Thread.currentThread();
         for (Slot s : all) {
             if (s.thread != self && s.holds(cache) && s.thread.isAlive()) {
