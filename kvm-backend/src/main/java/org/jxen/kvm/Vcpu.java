@@ -1,0 +1,324 @@
+package org.jxen.kvm;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
+import org.jxen.abi.WordSize;
+import org.jxen.hypercalls.HypercallRequest;
+
+/**
+ * One vCPU of a {@link VirtualMachine}, run by its own platform thread: an explicit state machine
+ * ({@link State#CREATED} -> {@link State#RUNNING} <-> {@link State#PAUSED} -> {@link State#STOPPED}) around
+ * {@code KVM_RUN}, with every exit handled in one place ({@link #handleExit(int)}).
+ *
+ * <p>Threads: {@link #pause}, {@link #resume}, {@link #stop} and the getters may be called from any
+ * thread; they set a request and kick the vCPU out of {@code KVM_RUN} (also when it is halted in
+ * the guest or spinning without exits), then wait for the state to follow. Everything else runs on
+ * the vCPU thread. A state change made by the vCPU thread happens-before the return of a waiter that
+ * observed it.
+ */
+public final class Vcpu {
+    /** The lifecycle of the vCPU thread. */
+    public enum State {
+        CREATED, RUNNING, PAUSED, STOPPED
+    }
+
+    /** Why the vCPU stopped. */
+    public record StopReason(Kind kind, String detail) {
+        public enum Kind {
+            /** Someone called {@link Vcpu#stop}. */
+            REQUESTED,
+            /** The guest shut down or asked for it ({@code KVM_EXIT_SHUTDOWN}, a shutdown hypercall, a test's end). */
+            GUEST,
+            /** KVM reported an error the vCPU cannot continue from, or a handler failed. */
+            ERROR
+        }
+    }
+
+    private static final int REQUEST_NONE = 0;
+    private static final int REQUEST_PAUSE = 1;
+    private static final int REQUEST_STOP = 2;
+
+    private final VirtualMachine vm;
+    private final KvmVcpu kvm;
+    private final KvmRun run;
+    private final HypercallRequest hypercall;
+    private volatile int request = REQUEST_NONE;
+    private volatile State state = State.CREATED;
+    private volatile StopReason stopReason;
+    private volatile Thread thread;
+    private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
+    private volatile long exits;
+    private volatile long hypercalls;
+
+    Vcpu(VirtualMachine vm, KvmVcpu kvm) {
+        this.vm = vm;
+        this.kvm = kvm;
+        this.run = kvm.kvmRun();
+        this.hypercall = new HypercallRequest(kvm.id());
+    }
+
+    public int id() {
+        return kvm.id();
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Why the vCPU stopped, or null while it has not. */
+    public StopReason stopReason() {
+        return stopReason;
+    }
+
+    /** Completes when the vCPU thread has stopped. */
+    public CompletableFuture<StopReason> stopped() {
+        return stopped;
+    }
+
+    public KvmVcpu kvmVcpu() {
+        return kvm;
+    }
+
+    public VirtualMachine vm() {
+        return vm;
+    }
+
+    public long exitCount() {
+        return exits;
+    }
+
+    public long hypercallCount() {
+        return hypercalls;
+    }
+
+    /** Starts the vCPU thread. */
+    public synchronized void start() {
+        if (state != State.CREATED) {
+            throw new IllegalStateException("vcpu " + id() + " already started");
+        }
+        state = State.RUNNING;
+        thread = Thread.ofPlatform().name(vm.name() + "-vcpu" + id()).daemon(true).start(this::loop);
+    }
+
+    /** Pauses the vCPU; returns true once it is paused (or stopped) within {@code timeout}. */
+    public boolean pause(Duration timeout) {
+        if (state == State.STOPPED) {
+            return true;
+        }
+        request = REQUEST_PAUSE;
+        kvm.kick();
+        return awaitState(timeout, State.PAUSED);
+    }
+
+    /** Resumes a paused vCPU. */
+    public void resume() {
+        if (request == REQUEST_PAUSE) {
+            request = REQUEST_NONE;
+        }
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** Stops the vCPU; returns true once its thread has ended within {@code timeout}. */
+    public boolean stop(Duration timeout) {
+        if (state == State.CREATED) {
+            finish(new StopReason(StopReason.Kind.REQUESTED, "never started"));
+            return true;
+        }
+        request = REQUEST_STOP;
+        kvm.kick();
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+            try {
+                t.join(timeout);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return !t.isAlive();
+        }
+        return true;
+    }
+
+    private boolean awaitState(Duration timeout, State wanted) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (state != wanted && state != State.STOPPED) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            kvm.kick();
+            LockSupport.parkNanos(100_000);
+        }
+        return true;
+    }
+
+    /** True once {@link #stop} (or a handler) asked the vCPU to stop. */
+    public boolean stopRequested() {
+        return request == REQUEST_STOP;
+    }
+
+    /** Stops the vCPU from its own thread (a handler), with a reason. */
+    public void requestStopFromGuest(String detail) {
+        stopReason = new StopReason(StopReason.Kind.GUEST, detail);
+        request = REQUEST_STOP;
+    }
+
+    private void loop() {
+        StopReason reason = null;
+        try {
+            kvm.bindToCurrentThread();
+            run.setValidRegs(KvmRun.SYNC_X86_REGS | KvmRun.SYNC_X86_SREGS);
+            while (reason == null) {
+                // clear the kick flag before looking at requests: a kick after this point re-arms it
+                run.setImmediateExit(false);
+                int req = request;
+                if (req == REQUEST_STOP) {
+                    reason = stopReason != null ? stopReason : new StopReason(StopReason.Kind.REQUESTED, "stop requested");
+                    break;
+                }
+                if (req == REQUEST_PAUSE) {
+                    state = State.PAUSED;
+                    while (request == REQUEST_PAUSE) {
+                        LockSupport.park(this);
+                    }
+                    state = State.RUNNING;
+                    continue;
+                }
+                int exit = kvm.run();
+                if (exit == KvmVcpu.RUN_INTERRUPTED) {
+                    continue;
+                }
+                exits++;
+                reason = handleExit(exit);
+            }
+        } catch (RuntimeException | Error e) {
+            reason = new StopReason(StopReason.Kind.ERROR, "vcpu " + id() + ": " + e);
+            vm.reportError(this, e);
+        }
+        finish(reason);
+    }
+
+    private void finish(StopReason reason) {
+        stopReason = reason;
+        state = State.STOPPED;
+        stopped.complete(reason);
+        vm.vcpuStopped(this);
+    }
+
+    /** Handles one exit; returns null to re-enter the guest, or why the vCPU stops. */
+    private StopReason handleExit(int exit) {
+        switch (exit) {
+            case KvmExit.KVM_EXIT_IO -> {
+                int port = run.ioPort();
+                if (port == PortHypercallPage.HYPERCALL_PORT && run.ioDirection() == KvmRun.IO_OUT && run.ioSize() == 4
+                        && run.ioCount() == 1) {
+                    hypercall();
+                } else {
+                    portIo(port);
+                }
+                return pendingStop();
+            }
+            case KvmExit.KVM_EXIT_X86_WRMSR -> {
+                vm.wrmsr(this, run.msrIndex(), run.msrData());
+                return pendingStop();
+            }
+            case KvmExit.KVM_EXIT_X86_RDMSR -> {
+                run.setMsrError(true); // only writes are filtered: a read here is unexpected, give #GP
+                return null;
+            }
+            case KvmExit.KVM_EXIT_HLT -> {
+                return new StopReason(StopReason.Kind.GUEST, "the guest halted with interrupts it cannot get");
+            }
+            case KvmExit.KVM_EXIT_MMIO -> {
+                // no emulated MMIO devices: reads see all ones, writes are dropped
+                MemorySegment data = run.segment().asSlice(32 + 8, 8);
+                if (run.segment().get(ValueLayout.JAVA_BYTE, 32 + 20) == 0) {
+                    data.fill((byte) 0xff);
+                }
+                return null;
+            }
+            case KvmExit.KVM_EXIT_SHUTDOWN -> {
+                return new StopReason(StopReason.Kind.GUEST, "triple fault (KVM_EXIT_SHUTDOWN) at rip 0x"
+                        + Long.toHexString(run.reg(KvmRun.Regs.RIP)));
+            }
+            case KvmExit.KVM_EXIT_SYSTEM_EVENT -> {
+                return new StopReason(StopReason.Kind.GUEST, "system event " + run.systemEventType());
+            }
+            case KvmExit.KVM_EXIT_INTERNAL_ERROR -> {
+                return new StopReason(StopReason.Kind.ERROR, "KVM_EXIT_INTERNAL_ERROR suberror " + run.internalSuberror()
+                        + " data " + java.util.Arrays.toString(run.internalData()) + " at rip 0x"
+                        + Long.toHexString(run.reg(KvmRun.Regs.RIP)));
+            }
+            case KvmExit.KVM_EXIT_FAIL_ENTRY -> {
+                return new StopReason(StopReason.Kind.ERROR, "KVM_EXIT_FAIL_ENTRY hardware reason 0x"
+                        + Long.toHexString(run.failEntryReason()));
+            }
+            case KvmExit.KVM_EXIT_INTR, KvmExit.KVM_EXIT_IRQ_WINDOW_OPEN -> {
+                return null;
+            }
+            default -> {
+                return new StopReason(StopReason.Kind.ERROR, "unhandled " + KvmExit.name(exit));
+            }
+        }
+    }
+
+    private StopReason pendingStop() {
+        return request == REQUEST_STOP && stopReason != null ? stopReason : null;
+    }
+
+    private void hypercall() {
+        MemorySegment sregs = run.sregs();
+        boolean is64 = Sregs.is64BitCode(sregs);
+        int cpl = Sregs.cpl(sregs);
+        long rax = run.reg(KvmRun.Regs.RAX);
+        if (is64) {
+            hypercall.set((int) rax, run.reg(KvmRun.Regs.RDI), run.reg(KvmRun.Regs.RSI), run.reg(KvmRun.Regs.RDX),
+                    run.reg(KvmRun.Regs.R10), run.reg(KvmRun.Regs.R8), run.reg(KvmRun.Regs.R9), WordSize.BITS_64, cpl);
+        } else {
+            hypercall.set((int) rax, run.reg(KvmRun.Regs.RBX) & 0xffffffffL, run.reg(KvmRun.Regs.RCX) & 0xffffffffL,
+                    run.reg(KvmRun.Regs.RDX) & 0xffffffffL, run.reg(KvmRun.Regs.RSI) & 0xffffffffL,
+                    run.reg(KvmRun.Regs.RDI) & 0xffffffffL, run.reg(KvmRun.Regs.RBP) & 0xffffffffL, WordSize.BITS_32,
+                    cpl);
+        }
+        hypercalls++;
+        long result = vm.dispatcher().dispatch(hypercall);
+        run.setReg(KvmRun.Regs.RAX, is64 ? result : result & 0xffffffffL);
+    }
+
+    private void portIo(int port) {
+        int size = run.ioSize();
+        int count = run.ioCount();
+        MemorySegment data = run.ioData();
+        PortHandler h = vm.portHandler(port);
+        for (int i = 0; i < count; i++) {
+            long at = (long) i * size;
+            if (run.ioDirection() == KvmRun.IO_OUT) {
+                int value = switch (size) {
+                    case 1 -> Byte.toUnsignedInt(data.get(ValueLayout.JAVA_BYTE, at));
+                    case 2 -> Short.toUnsignedInt(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at));
+                    default -> data.get(ValueLayout.JAVA_INT_UNALIGNED, at);
+                };
+                if (h != null) {
+                    h.out(this, port, size, value);
+                }
+            } else {
+                int value = h != null ? h.in(this, port, size) : -1;
+                switch (size) {
+                    case 1 -> data.set(ValueLayout.JAVA_BYTE, at, (byte) value);
+                    case 2 -> data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at, (short) value);
+                    default -> data.set(ValueLayout.JAVA_INT_UNALIGNED, at, value);
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "vcpu " + id() + " " + state;
+    }
+}

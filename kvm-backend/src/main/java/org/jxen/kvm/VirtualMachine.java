@@ -1,0 +1,332 @@
+package org.jxen.kvm;
+
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
+import org.jxen.abi.XenAbi;
+import org.jxen.gpc.GuestMemory;
+import org.jxen.gpc.HostMemory;
+import org.jxen.gpc.MemoryMapListener;
+import org.jxen.gpc.Memslot;
+import org.jxen.hypercalls.HypercallDispatcher;
+
+/**
+ * A Xen-flavoured KVM virtual machine: guest RAM in shared host memory mirrored into KVM's memslots,
+ * the in-kernel irqchip, Xen's CPUID leaves, the hypercall-page MSR intercepted and served with
+ * jxen's port-doorbell page, and one {@link Vcpu} thread per vCPU.
+ *
+ * <p>Threads: building and {@link #close()} from one controlling thread; {@link #signalUpcall},
+ * {@link #memory()} and the getters from any thread; handlers run on vCPU threads.
+ */
+public final class VirtualMachine implements AutoCloseable {
+    /** Where KVM's three TSS pages and identity-map page live on Intel: below 4 GiB, outside RAM. */
+    static final long TSS_ADDR = 0xfffbd000L;
+    static final long IDENTITY_MAP_ADDR = 0xfffbc000L;
+    /** RAM above this gpa goes above 4 GiB, leaving the usual hole for MMIO (APIC, IOAPIC, TSS). */
+    static final long LOW_RAM_LIMIT = 0xc0000000L;
+
+    private final String name;
+    private final Kvm kvm;
+    private final KvmVm kvmVm;
+    private final GuestMemory memory;
+    private final List<HostMemory> ram = new ArrayList<>();
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final HypercallDispatcher dispatcher;
+    private final Map<Integer, PortHandler> ports = new ConcurrentHashMap<>();
+    private final List<BiConsumer<Vcpu, Throwable>> errorListeners = new CopyOnWriteArrayList<>();
+    private final int xenMajor;
+    private final int xenMinor;
+    private volatile long hypercallPageGpa = -1;
+    private volatile boolean closed;
+
+    /** Builder of a {@link VirtualMachine}. */
+    public static final class Builder {
+        private String name = "jxen";
+        private long memoryBytes = 64L << 20;
+        private int vcpus = 1;
+        private HypercallDispatcher dispatcher = HypercallDispatcher.NONE;
+        private int xenMajor = XenAbi.XEN_VERSION_MAJOR;
+        private int xenMinor = XenAbi.XEN_VERSION_MINOR;
+        private PrintStream console = System.out;
+
+        public Builder name(String n) {
+            this.name = n;
+            return this;
+        }
+
+        public Builder memory(long bytes) {
+            if (bytes < (1 << 20) || bytes % HostMemory.PAGE_SIZE != 0) {
+                throw new IllegalArgumentException("memory must be at least 1 MiB and a multiple of 4 KiB: " + bytes);
+            }
+            this.memoryBytes = bytes;
+            return this;
+        }
+
+        public Builder vcpus(int n) {
+            if (n < 1 || n > 255) {
+                throw new IllegalArgumentException("vcpus must be between 1 and 255: " + n);
+            }
+            this.vcpus = n;
+            return this;
+        }
+
+        public Builder dispatcher(HypercallDispatcher d) {
+            this.dispatcher = d;
+            return this;
+        }
+
+        public Builder xenVersion(int major, int minor) {
+            this.xenMajor = major;
+            this.xenMinor = minor;
+            return this;
+        }
+
+        /** Where the debug ports 0xe9 and 0x12 print; null to drop. */
+        public Builder console(PrintStream out) {
+            this.console = out;
+            return this;
+        }
+
+        public VirtualMachine build() {
+            return new VirtualMachine(this);
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private VirtualMachine(Builder b) {
+        this.name = b.name;
+        this.dispatcher = b.dispatcher;
+        this.xenMajor = b.xenMajor;
+        this.xenMinor = b.xenMinor;
+        this.kvm = Kvm.open();
+        KvmVm v = null;
+        try {
+            v = kvm.createVm();
+            this.kvmVm = v;
+            v.setTssAddr(TSS_ADDR);
+            v.setIdentityMapAddr(IDENTITY_MAP_ADDR);
+            v.createIrqchip();
+            v.interceptMsrWrites(XenCpuidLeaves.HYPERCALL_MSR);
+            this.memory = new GuestMemory(name);
+            memory.addListener(this::mirrorMemslot);
+            long low = Math.min(b.memoryBytes, LOW_RAM_LIMIT);
+            HostMemory lowRam = HostMemory.anonymous(name + "-ram-low", low);
+            ram.add(lowRam);
+            memory.addSlot(0, 0, low, lowRam, 0, 0);
+            if (b.memoryBytes > low) {
+                HostMemory highRam = HostMemory.anonymous(name + "-ram-high", b.memoryBytes - low);
+                ram.add(highRam);
+                memory.addSlot(1, 1L << 32, b.memoryBytes - low, highRam, 0, 0);
+            }
+            List<CpuidEntry> supported = kvm.supportedCpuid();
+            for (int i = 0; i < b.vcpus; i++) {
+                KvmVcpu kv = v.createVcpu(i);
+                kv.setCpuid(XenCpuidLeaves.forVcpu(supported, i, xenMajor, xenMinor));
+                vcpus.add(new Vcpu(this, kv));
+            }
+            if (b.console != null) {
+                PortHandler debug = new DebugConsole(b.console);
+                ports.put(0xe9, debug);
+                ports.put(0x12, debug);
+            }
+        } catch (RuntimeException | Error e) {
+            closeQuietly();
+            throw e;
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public List<Vcpu> vcpus() {
+        return List.copyOf(vcpus);
+    }
+
+    public Vcpu vcpu(int id) {
+        return vcpus.get(id);
+    }
+
+    public KvmVm kvmVm() {
+        return kvmVm;
+    }
+
+    HypercallDispatcher dispatcher() {
+        return dispatcher;
+    }
+
+    /** The gpa of the hypercall page the guest asked for, or -1. */
+    public long hypercallPageGpa() {
+        return hypercallPageGpa;
+    }
+
+    /** Registers a handler for guest port I/O on {@code port} (replacing any other). */
+    public void setPortHandler(int port, PortHandler handler) {
+        ports.put(port, handler);
+    }
+
+    PortHandler portHandler(int port) {
+        return ports.get(port);
+    }
+
+    /** Hears errors that stopped a vCPU. */
+    public void addErrorListener(BiConsumer<Vcpu, Throwable> listener) {
+        errorListeners.add(listener);
+    }
+
+    void reportError(Vcpu vcpu, Throwable t) {
+        for (BiConsumer<Vcpu, Throwable> l : errorListeners) {
+            l.accept(vcpu, t);
+        }
+    }
+
+    void vcpuStopped(Vcpu vcpu) {
+        // hook for the domain: nothing yet
+    }
+
+    /** Starts every vCPU thread. */
+    public void start() {
+        for (Vcpu v : vcpus) {
+            v.start();
+        }
+    }
+
+    /**
+     * Delivers {@code vector} to vCPU {@code vcpuId}'s local APIC ({@code KVM_SIGNAL_MSI}); from any
+     * thread. The kernel wakes a halted vCPU or kicks a running one. Returns false when the APIC
+     * did not accept it (for example not yet software-enabled by the guest).
+     */
+    public boolean signalUpcall(int vcpuId, int vector) {
+        return kvmVm.signalMsi(vcpuId, vector);
+    }
+
+    /** vCPU thread: a guest {@code wrmsr} that the filter sent to userspace. */
+    void wrmsr(Vcpu vcpu, int index, long data) {
+        KvmRun run = vcpu.kvmVcpu().kvmRun();
+        if (index != XenCpuidLeaves.HYPERCALL_MSR) {
+            run.setMsrError(true);
+            return;
+        }
+        long pageIndex = data & 0xfff;
+        long gpa = data & ~0xfffL;
+        byte[] page = PortHypercallPage.bytes();
+        if (pageIndex != 0 || !memory.write(gpa, MemorySegment.ofArray(page))) {
+            run.setMsrError(true); // Xen: a page index beyond the one page, or no RAM there: #GP
+            return;
+        }
+        run.setMsrError(false);
+        hypercallPageGpa = gpa;
+    }
+
+    private void mirrorMemslot(MemoryMapListener.Change c) {
+        switch (c.kind()) {
+            case ADD -> setRegion(c.newSlot());
+            case REMOVE -> kvmVm.setUserMemoryRegion(c.oldSlot().id(), 0, c.oldSlot().gpa(), 0, c.oldSlot().hva());
+            case MOVE -> setRegion(c.newSlot());
+            case FLAGS -> {
+                if ((c.oldSlot().flags() & Memslot.READONLY) != (c.newSlot().flags() & Memslot.READONLY)) {
+                    // KVM cannot change KVM_MEM_READONLY in place: delete, then create
+                    kvmVm.setUserMemoryRegion(c.oldSlot().id(), 0, c.oldSlot().gpa(), 0, c.oldSlot().hva());
+                }
+                setRegion(c.newSlot());
+            }
+        }
+    }
+
+    private void setRegion(Memslot s) {
+        if (s.memory().kind() == HostMemory.Kind.OFF_HEAP) {
+            throw new IllegalArgumentException(s + ": off-heap memory cannot back a KVM memslot; use "
+                    + "HostMemory.anonymous or HostMemory.memfd");
+        }
+        int flags = (s.isReadOnly() ? KvmVm.KVM_MEM_READONLY : 0)
+                | ((s.flags() & Memslot.LOG_DIRTY_PAGES) != 0 ? KvmVm.KVM_MEM_LOG_DIRTY_PAGES : 0);
+        kvmVm.setUserMemoryRegion(s.id(), flags, s.gpa(), s.size(), s.hva());
+    }
+
+    /** Stops every vCPU (waiting up to {@code timeout} each); returns true when all threads ended. */
+    public boolean stop(Duration timeout) {
+        boolean all = true;
+        for (Vcpu v : vcpus) {
+            all &= v.stop(timeout);
+        }
+        return all;
+    }
+
+    /** Stops the vCPUs (5 s time-out each) and releases KVM and guest memory. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        boolean ended = stop(Duration.ofSeconds(5));
+        if (!ended) {
+            // a vCPU thread that did not end may still touch kvm_run and guest memory: leak them
+            // rather than unmap memory under a running thread
+            kvmVm.close();
+            kvm.close();
+            throw new IllegalStateException("vcpu threads of " + name + " did not stop within 5 s; memory not released");
+        }
+        closeQuietly();
+    }
+
+    private void closeQuietly() {
+        for (Vcpu v : vcpus) {
+            try {
+                v.kvmVcpu().close();
+            } catch (RuntimeException ignored) {
+                // best effort on teardown
+            }
+        }
+        if (memory != null) {
+            for (Memslot s : memory.currentMap().slots()) {
+                try {
+                    memory.removeSlot(s.id());
+                } catch (RuntimeException ignored) {
+                    // best effort on teardown
+                }
+            }
+        }
+        if (kvmVm != null) {
+            kvmVm.close();
+        }
+        kvm.close();
+        for (HostMemory h : ram) {
+            try {
+                h.close();
+            } catch (RuntimeException ignored) {
+                // best effort on teardown
+            }
+        }
+    }
+
+    /** Ports 0xe9 and 0x12: bytes to a print stream, flushed at each newline. */
+    static final class DebugConsole implements PortHandler {
+        private final PrintStream out;
+
+        DebugConsole(PrintStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public synchronized void out(Vcpu vcpu, int port, int size, int value) {
+            out.write(value & 0xff);
+            if ((value & 0xff) == '\n') {
+                out.flush();
+            }
+        }
+    }
+}
