@@ -121,6 +121,9 @@ public final class ElfImage {
         if (maxSize < 0 || maxSize > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("maxSize out of range: " + maxSize);
         }
+        if (!Files.isRegularFile(path)) {
+            throw new ElfFormatException(path + " is not a regular file");
+        }
         long size = Files.size(path);
         if (size > maxSize) {
             throw new ElfFormatException(String.format("%s is %s bytes, more than the limit of %s bytes",

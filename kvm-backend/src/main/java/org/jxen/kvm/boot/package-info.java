@@ -9,7 +9,8 @@
  *       {@link org.jxen.kvm.boot.ElfFormatException} naming the problem and its offset.</li>
  *   <li>{@link org.jxen.kvm.boot.ElfLoader}: placing the segments at their physical addresses in
  *       guest RAM (with the BSS zeroed), all or nothing, and reporting the occupied range as a
- *       {@link org.jxen.kvm.boot.LoadedKernel}.</li>
+ *       {@link org.jxen.kvm.boot.LoadedKernel}; an image that does not fit the guest is an
+ *       {@link org.jxen.kvm.boot.ElfLoadException} naming the segment and address.</li>
  *   <li>{@link org.jxen.kvm.boot.HvmStartInfo}: the PVH {@code struct hvm_start_info}, its memory
  *       map and command line, written into guest memory.</li>
  *   <li>{@link org.jxen.kvm.boot.BootState}: the boot vCPU's register state for the convention

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * iteration, and so does a mutant that takes too long.
  */
 class ElfFuzzTest {
-    private static final int ITERATIONS = 4000;
+    private static final int ITERATIONS = 10_000;
     private static final long KERNEL = 0x100000;
     private static final long RAM = 4L << 20;
     private static final long SLOW_NANOS = 2_000_000_000L;

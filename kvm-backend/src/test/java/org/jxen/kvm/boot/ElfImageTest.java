@@ -138,6 +138,7 @@ class ElfImageTest {
         assertEquals(KERNEL, ElfImage.read(p).bootEntry());
         ElfFormatException e = assertThrows(ElfFormatException.class, () -> ElfImage.read(p, 100));
         assertContains(e, "more than the limit of 100 bytes");
+        assertContains(assertThrows(ElfFormatException.class, () -> ElfImage.read(dir)), "is not a regular file");
     }
 
     // ------------------------------------------------------------------ every validation
