@@ -8,6 +8,7 @@
 #                     (pvh32.S, pvh.ld)
 # <output dir>/guests.index lists the names, one a line.
 set -euo pipefail
+shopt -s nullglob
 
 src=${1:?source dir}
 out=${2:?output dir}

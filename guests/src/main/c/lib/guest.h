@@ -241,6 +241,9 @@ typedef void (*irq_handler_t)(struct trap_frame *frame);
  * Install a C handler for a vector (32..255; exceptions 0..31 report an
  * UCALL_ASSERT unless a handler is installed). The IDT is shared by all vCPUs;
  * each stub saves the general registers, calls the handler and returns with iretq.
+ * Do not raise vectors with `int $n`: on the project's nested KVM host a software
+ * interrupt ends in KVM_EXIT_INTERNAL_ERROR (emulation failure); CPU exceptions
+ * (#UD, #PF) and external interrupts are delivered normally.
  */
 void idt_set_handler(uint8_t vector, irq_handler_t handler);
 

@@ -28,6 +28,29 @@ uint32_t this_vcpu_id(void) { return this_cpu()->vcpu_id; }
 
 void idt_load(void);
 
+/*
+ * Our own GDT, so that interrupt delivery and iretq (which read descriptors from
+ * memory) never depend on what the host left in GDTR: 0x08 64-bit code, 0x10 data.
+ */
+static const uint64_t gdt[3] __attribute__((aligned(16))) = {
+    0, 0x00af9b000000ffffull, 0x00cf93000000ffffull,
+};
+
+static void gdt_load(void)
+{
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d = { sizeof gdt - 1, (uint64_t)gdt };
+    __asm__ volatile("lgdt %0\n\t"
+                     "pushq $0x08\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "lretq\n"
+                     "1:\tmovl $0x10, %%eax\n\t"
+                     "movl %%eax, %%ss\n\t"
+                     "movl %%eax, %%ds\n\t"
+                     "movl %%eax, %%es\n\t"
+                     :: "m"(d) : "rax", "memory");
+}
+
 void runtime_init_cpu(uint32_t vcpu_id, uint64_t ucall_gpa, struct ucall *ucall_gva)
 {
     struct percpu *p = &percpu[vcpu_id % MAX_VCPUS];
@@ -35,6 +58,7 @@ void runtime_init_cpu(uint32_t vcpu_id, uint64_t ucall_gpa, struct ucall *ucall_
     p->vcpu_id = vcpu_id;
     p->ucall = ucall_gva;
     p->ucall_gpa = ucall_gpa;
+    gdt_load(); /* before the GS base: segment loads must not disturb it */
     wrmsr(MSR_GS_BASE, (uint64_t)p);
     idt_load();
 }
