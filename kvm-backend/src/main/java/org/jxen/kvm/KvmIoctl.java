@@ -43,6 +43,10 @@ enum KvmIoctl {
     KVM_GET_MSRS(Dir.READ_WRITE, 0x88, 8),
     /** {@code _IOW(KVMIO, 0x89, struct kvm_msrs)}. */
     KVM_SET_MSRS(Dir.WRITE, 0x89, 8),
+    /** {@code _IOR(KVMIO, 0x98, struct kvm_mp_state)}. */
+    KVM_GET_MP_STATE(Dir.READ, 0x98, 4),
+    /** {@code _IOW(KVMIO, 0x99, struct kvm_mp_state)}. */
+    KVM_SET_MP_STATE(Dir.WRITE, 0x99, 4),
     /** {@code _IOW(KVMIO, 0x90, struct kvm_cpuid2)}. */
     KVM_SET_CPUID2(Dir.WRITE, 0x90, 8),
     /** {@code _IOWR(KVMIO, 0x91, struct kvm_cpuid2)}. */

@@ -135,6 +135,29 @@ public final class KvmVcpu implements AutoCloseable {
         }
     }
 
+    /** {@code KVM_MP_STATE_RUNNABLE}: the vCPU runs (an application processor needs no INIT/SIPI). */
+    public static final int MP_STATE_RUNNABLE = 0;
+    /** {@code KVM_MP_STATE_UNINITIALIZED}: an application processor waiting for INIT. */
+    public static final int MP_STATE_UNINITIALIZED = 1;
+
+    /** {@code KVM_SET_MP_STATE}. */
+    public void setMpState(int state) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(ValueLayout.JAVA_INT);
+            m.set(ValueLayout.JAVA_INT, 0, state);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_MP_STATE, m);
+        }
+    }
+
+    /** {@code KVM_GET_MP_STATE}. */
+    public int mpState() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(ValueLayout.JAVA_INT);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_MP_STATE, m);
+            return m.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
     /** {@code KVM_SET_MSRS} for one MSR. */
     public void setMsr(int index, long value) {
         try (Arena a = Arena.ofConfined()) {

@@ -174,6 +174,9 @@ public final class SelftestVm implements AutoCloseable {
             regs.set(ValueLayout.JAVA_LONG, 8L * KvmRun.Regs.RFLAGS, 2);
             v.setRegs(regs);
         }
+        // with the in-kernel irqchip an application processor waits for INIT/SIPI: the harness
+        // starts every vCPU directly
+        v.setMpState(KvmVcpu.MP_STATE_RUNNABLE);
     }
 
     public VirtualMachine vm() {

@@ -33,6 +33,29 @@ public final class VirtualAllocator {
         this.physical = physical;
     }
 
+    /**
+     * Reserves a guest-virtual range of {@code size} bytes (rounded up to pages) without backing it,
+     * for the caller to map onto guest-physical memory of its own (for example a memslot it adds).
+     */
+    public synchronized long reserve(long size, Access access) {
+        long bytes = (size + HostMemory.PAGE_SIZE - 1) / HostMemory.PAGE_SIZE * HostMemory.PAGE_SIZE;
+        long gva;
+        if (access == Access.SUPERVISOR) {
+            if (bytes > SUPERVISOR_END - nextSupervisor) {
+                throw new IllegalStateException("supervisor virtual space exhausted");
+            }
+            gva = nextSupervisor;
+            nextSupervisor += bytes + HostMemory.PAGE_SIZE;
+        } else {
+            if (bytes > USER_END - nextUser) {
+                throw new IllegalStateException("user virtual space exhausted");
+            }
+            gva = nextUser;
+            nextUser += bytes + HostMemory.PAGE_SIZE;
+        }
+        return gva;
+    }
+
     /** {@code size} bytes (rounded up to pages) of zeroed, writable memory. */
     public synchronized Allocation allocate(long size, Access access) {
         long pages = (size + HostMemory.PAGE_SIZE - 1) / HostMemory.PAGE_SIZE;
