@@ -1,0 +1,84 @@
+package org.jxen.kvm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import org.jxen.gpc.Memslot;
+import org.jxen.kvm.boot.BootState;
+import org.jxen.kvm.boot.ElfImage;
+import org.jxen.kvm.boot.ElfLoadException;
+import org.jxen.kvm.boot.ElfLoader;
+import org.jxen.kvm.boot.HvmStartInfo;
+import org.jxen.kvm.boot.LoadedKernel;
+
+/**
+ * Boots an ELF kernel the way Xen boots an HVM direct-boot (PVH) kernel: PT_LOAD segments at their
+ * physical addresses, an {@code hvm_start_info} with the memory map and command line placed just
+ * above the kernel, and the boot vCPU in 32-bit flat protected mode with paging off at the boot
+ * entry, EBX pointing at the start info. Call before the VM starts; from the controlling thread.
+ */
+public final class DirectBoot {
+    private DirectBoot() {
+    }
+
+    /** What was loaded where. */
+    public record Booted(LoadedKernel kernel, long startInfoGpa, BootState state) {
+    }
+
+    public static Booted boot(VirtualMachine vm, ElfImage image, String cmdline) throws ElfLoadException {
+        LoadedKernel k = ElfLoader.load(image, vm.memory());
+        List<HvmStartInfo.MemmapEntry> memmap = new ArrayList<>();
+        for (Memslot s : vm.memory().currentMap().slots()) {
+            if (s.gpa() == 0 && s.size() > 0x100000) {
+                memmap.add(new HvmStartInfo.MemmapEntry(0, 0x9f000, HvmStartInfo.MEMMAP_TYPE_RAM));
+                memmap.add(new HvmStartInfo.MemmapEntry(0x9f000, 0x100000 - 0x9f000, HvmStartInfo.MEMMAP_TYPE_RESERVED));
+                memmap.add(new HvmStartInfo.MemmapEntry(0x100000, s.size() - 0x100000, HvmStartInfo.MEMMAP_TYPE_RAM));
+            } else {
+                memmap.add(new HvmStartInfo.MemmapEntry(s.gpa(), s.size(), HvmStartInfo.MEMMAP_TYPE_RAM));
+            }
+        }
+        long startInfo = k.physicalEndAlignedTo(4096);
+        long needed = HvmStartInfo.size(cmdline, memmap);
+        if (!vm.memory().isBacked(startInfo, needed) || startInfo + needed > (1L << 32)) {
+            throw new ElfLoadException("no guest RAM below 4 GiB for hvm_start_info after the kernel (at 0x"
+                    + Long.toHexString(startInfo) + ")");
+        }
+        HvmStartInfo.write(vm.memory(), startInfo, cmdline, memmap);
+        BootState state = BootState.pvh32(image.bootEntry(), startInfo);
+        apply(vm.vcpu(0).kvmVcpu(), state);
+        return new Booted(k, startInfo, state);
+    }
+
+    /** Loads {@code state} into a vCPU's registers. */
+    static void apply(KvmVcpu v, BootState st) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sregs = a.allocate(Sregs.SIZE, 8);
+            v.getSregs(sregs);
+            Sregs.setSegment(sregs, Sregs.CS, segment(st.cs()));
+            Sregs.setSegment(sregs, Sregs.DS, segment(st.ds()));
+            Sregs.setSegment(sregs, Sregs.ES, segment(st.es()));
+            Sregs.setSegment(sregs, Sregs.FS, segment(st.fs()));
+            Sregs.setSegment(sregs, Sregs.GS, segment(st.gs()));
+            Sregs.setSegment(sregs, Sregs.SS, segment(st.ss()));
+            Sregs.setSegment(sregs, Sregs.TR, segment(st.tr()));
+            Sregs.setSegment(sregs, Sregs.LDT, segment(st.ldt()));
+            Sregs.set(sregs, Sregs.CR0, st.cr0());
+            Sregs.set(sregs, Sregs.CR4, st.cr4());
+            Sregs.set(sregs, Sregs.CR3, 0);
+            Sregs.set(sregs, Sregs.EFER, st.efer());
+            v.setSregs(sregs);
+            MemorySegment regs = a.allocate(KvmRun.Regs.SIZE, 8);
+            regs.set(ValueLayout.JAVA_LONG, 8L * KvmRun.Regs.RIP, st.rip());
+            regs.set(ValueLayout.JAVA_LONG, 8L * KvmRun.Regs.RBX, st.rbx());
+            regs.set(ValueLayout.JAVA_LONG, 8L * KvmRun.Regs.RFLAGS, st.rflags());
+            v.setRegs(regs);
+        }
+    }
+
+    private static Sregs.Segment segment(BootState.Segment s) {
+        return new Sregs.Segment(s.base(), s.limit(), s.selector(), s.type(), s.present(), s.dpl(), s.db(), s.s(), s.l(),
+                s.g());
+    }
+}
