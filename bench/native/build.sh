@@ -11,3 +11,5 @@ fi
 mkdir -p "$out"
 gcc -O2 -Wall -Wextra -Werror -o "$out/pio_floor" "$here/pio_floor.c"
 echo "bench/native: built $out/pio_floor"
+gcc -O2 -Wall -Wextra -Werror -pthread -o "$out/native_host" "$here/native_host.c"
+echo "bench/native: built $out/native_host"

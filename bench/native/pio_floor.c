@@ -34,6 +34,8 @@
 #define PML4      0x1000
 #define PDPT      0x2000
 #define PD        0x3000
+#define PT        0x4000
+#define STUB      0x10100
 #define CODE      0x10000
 #define PORT      0xe4
 
@@ -55,18 +57,20 @@ enum sync { SYNC_NONE, SYNC_REGS, SYNC_REGS_SREGS };
 int main(int argc, char **argv)
 {
     long exits = 200000, warmup = 20000;
-    int mode32 = 0, dirty = 0;
+    int mode32 = 0, dirty = 0, small_pages = 0, call_stub = 0;
     enum sync sync = SYNC_REGS_SREGS;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-n") && i + 1 < argc) exits = atol(argv[++i]);
         else if (!strcmp(argv[i], "-w") && i + 1 < argc) warmup = atol(argv[++i]);
         else if (!strcmp(argv[i], "-m32")) mode32 = 1;
         else if (!strcmp(argv[i], "-d")) dirty = 1;
+        else if (!strcmp(argv[i], "-4k")) small_pages = 1;
+        else if (!strcmp(argv[i], "-call")) call_stub = 1;
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
             const char *s = argv[++i];
             sync = !strcmp(s, "none") ? SYNC_NONE : !strcmp(s, "regs") ? SYNC_REGS : SYNC_REGS_SREGS;
         } else {
-            fprintf(stderr, "usage: %s [-n exits] [-w warmup] [-m32] [-s regs|regs+sregs|none] [-d]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n exits] [-w warmup] [-m32] [-s regs|regs+sregs|none] [-d] [-4k] [-call]\n", argv[0]);
             return 2;
         }
     }
@@ -91,10 +95,24 @@ int main(int argc, char **argv)
 
     static const uint8_t loop[] = { 0xe7, PORT, 0xeb, 0xfc }; /* out %eax,$0xe4; jmp .-2 */
     memcpy(mem + CODE, loop, sizeof loop);
+    if (call_stub) {
+        /* like a guest of jxen: call an entry of a hypercall page, which does mov/out/ret */
+        static const uint8_t caller[] = { 0xe8, 0xfb, 0x00, 0x00, 0x00, 0xeb, 0xf9 }; /* call STUB; jmp .-7 */
+        static const uint8_t stub[] = { 0xb8, 0x2f, 0x00, 0x00, 0x00, 0xe7, PORT, 0xc3 }; /* mov $47,%eax; out; ret */
+        memcpy(mem + CODE, caller, sizeof caller);
+        memcpy(mem + STUB, stub, sizeof stub);
+    }
     uint64_t *pml4 = (uint64_t *)(mem + PML4), *pdpt = (uint64_t *)(mem + PDPT), *pd = (uint64_t *)(mem + PD);
     pml4[0] = PDPT | 3;
     pdpt[0] = PD | 3;
     pd[0] = 0x83; /* 2 MiB page at 0: present, writable, large */
+    if (small_pages) {
+        /* the same first 2 MiB, mapped with 4 KiB pages */
+        uint64_t *pt = (uint64_t *)(mem + PT);
+        for (int i = 0; i < 512; i++)
+            pt[i] = ((uint64_t)i << 12) | 3;
+        pd[0] = PT | 3;
+    }
 
     int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
     if (vcpu < 0) die("KVM_CREATE_VCPU");

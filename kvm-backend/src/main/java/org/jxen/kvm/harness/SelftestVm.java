@@ -160,8 +160,8 @@ public final class SelftestVm implements AutoCloseable {
             Sregs.setSegment(sregs, Sregs.LDT, new Sregs.Segment(0, 0, 0, 0x2, false, 0, false, false, false, false));
             Sregs.setTable(sregs, Sregs.GDT, gdtGva, 0x27);
             Sregs.setTable(sregs, Sregs.IDT, 0, 0);
-            Sregs.set(sregs, Sregs.CR0, 0x80050033L);
-            Sregs.set(sregs, Sregs.CR4, 0x6a0L);
+            Sregs.set(sregs, Sregs.CR0, 0x80050033L); // PG, AM, WP, NE, ET, MP, PE
+            Sregs.set(sregs, Sregs.CR4, 0x6a0L); // OSXMMEXCPT, OSFXSR, PGE, PAE
             Sregs.set(sregs, Sregs.CR3, tables.root());
             Sregs.set(sregs, Sregs.EFER, Sregs.EFER_LME | Sregs.EFER_LMA);
             v.setSregs(sregs);

@@ -1,11 +1,14 @@
 /*
- * guest-smoke: a throw-away C host that runs jxen's guest images under raw KVM,
- * to check the guests and their start code on this host before the Java host
- * exists. Not shipped, not part of the build.
+ * native_host: a minimal C host that runs jxen's guest images under raw KVM. It
+ * checks guests and their start code without the Java host, and it is the native
+ * floor of the hypercall benchmark: with -b it runs the bench-hypercall guest and
+ * times its hypercall loop, the same guest image that jxen runs, so that the two
+ * numbers differ only by the host (bench/run-hypercall-vs-floor.sh).
  *
- *   gcc -O2 -pthread -o guest-smoke guests/tools/guest-smoke.c
- *   guest-smoke [-v vcpus] [-x] image.elf
+ *   bench/native/build.sh; bench/target/native/native_host [-v vcpus] [-x] [-b calls] image.elf
  *     -x  no Xen CPUID leaves (PVH: shows the 32->64 switch alone)
+ *     -b  bench-hypercall: rounds of `calls` hypercalls; prints
+ *         native_host_ns_per_hypercall <median of 5 rounds>
  *
  * Kind by ELF: a PT_NOTE "Xen" type 18 -> direct boot (32-bit flat protected mode at
  * the note's address, EBX = hvm_start_info gpa); otherwise harness guest (64-bit,
@@ -31,10 +34,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define MEM_SIZE   (64ul << 20)
+static long bench_calls;               /* -b: calls per round of bench-hypercall */
 #define KVA        0xffffffff80000000ull
 #define IMAGE_PA   0x100000ull
 #define PT_BASE    0x800000ull          /* host-built page tables (harness kind) */
@@ -117,7 +122,7 @@ static long hypercall(int vcpu, struct kvm_regs *r, struct kvm_sregs *s)
         }
         return -38;
     default:
-        printf("[host] hypercall %llu -> -ENOSYS\n", (unsigned long long)nr);
+        if (!bench_calls) printf("[host] hypercall %llu -> -ENOSYS\n", (unsigned long long)nr);
         return -38;
     }
 }
@@ -163,6 +168,46 @@ static void *memslot_changer(void *arg)
     return NULL;
 }
 
+static int bench_round = -2;            /* two warm-up rounds */
+static double bench_ns[5];
+static struct timespec bench_t0;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* bench-hypercall's protocol: reply N to SYNC(1), time until SYNC(2); STOP after 5 rounds. */
+static void bench_ucall(struct ucall *uc)
+{
+    struct timespec t1;
+    if (uc->args[0] == 1) {
+        if (bench_round >= 5) {
+            qsort(bench_ns, 5, sizeof bench_ns[0], cmp_double);
+            printf("native_host_ns_per_hypercall %.0f\n", bench_ns[2]);
+            uc->args[0] = 0x57095709;
+            return;
+        }
+        uc->args[0] = bench_round < 0 ? bench_calls / 4 : bench_calls;
+        uc->args[1] = 0;
+        clock_gettime(CLOCK_MONOTONIC, &bench_t0);
+    } else if (uc->args[0] == 2) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ns = (t1.tv_sec - bench_t0.tv_sec) * 1e9 + (t1.tv_nsec - bench_t0.tv_nsec);
+        if (uc->args[3] != 0) {
+            printf("bench: %llu calls did not return -ENOSYS\n", (unsigned long long)uc->args[3]);
+            failed = 1;
+        }
+        if (bench_round >= 0) {
+            bench_ns[bench_round] = ns / (double)uc->args[1];
+            printf("round %d: %llu calls, %.0f ns per hypercall\n", bench_round,
+                   (unsigned long long)uc->args[1], bench_ns[bench_round]);
+        }
+        bench_round++;
+    }
+}
+
 static int handle_ucall(int vcpu, uint32_t gpa)
 {
     struct ucall *uc = (struct ucall *)(mem + gpa);
@@ -170,6 +215,10 @@ static int handle_ucall(int vcpu, uint32_t gpa)
     switch (uc->cmd) {
     case 1: printf("[ucall] DONE\n"); return 1;
     case 2:
+        if (bench_calls > 0) {
+            bench_ucall(uc);
+            return 0;
+        }
         if (!strcmp(guest_name, "test-memslot")) {
             if (uc->args[0] == 1) { uc->args[0] = REGION_VA; uc->args[1] = 4096; }
             else if (uc->args[0] == 2) {
@@ -204,6 +253,8 @@ static void *vcpu_loop(void *p)
 {
     struct vcpu_arg *v = p;
     struct kvm_run *run = v->run;
+    /* registers through kvm_run's sync-regs area, as jxen reads them: no ioctl per exit */
+    run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
     for (;;) {
         if (finished && pvh) return NULL;
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -217,10 +268,10 @@ static void *vcpu_loop(void *p)
             uint8_t *data = (uint8_t *)run + run->io.data_offset;
             if (run->io.port == 0xe9 || run->io.port == 0x12) { fputc(*data, stdout); fflush(stdout); break; }
             if (run->io.port == 0xe4) {
-                ioctl(v->fd, KVM_GET_REGS, &r);
-                ioctl(v->fd, KVM_GET_SREGS, &s);
-                r.rax = (uint64_t)hypercall(v->fd, &r, &s);
-                ioctl(v->fd, KVM_SET_REGS, &r);
+                r = run->s.regs.regs;
+                s = run->s.regs.sregs;
+                run->s.regs.regs.rax = (uint64_t)hypercall(v->fd, &r, &s);
+                run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
                 if (finished) return NULL;
                 break;
             }
@@ -285,7 +336,11 @@ static struct kvm_cpuid2 *cpuid_template(void)
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "v:x")) != -1) {
+    while ((opt = getopt(argc, argv, "v:xb:")) != -1) {
+        if (opt == 'b') {
+            bench_calls = atol(optarg);
+            continue;
+        }
         if (opt == 'v') nvcpus = atoi(optarg);
         else if (opt == 'x') no_xen = 1;
         else return 2;
