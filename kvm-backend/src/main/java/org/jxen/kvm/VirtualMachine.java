@@ -213,6 +213,14 @@ public final class VirtualMachine implements AutoCloseable {
         return kvmVm.signalMsi(vcpuId, vector);
     }
 
+    /**
+     * The global callback-vector path ({@code HVM_PARAM_CALLBACK_IRQ} of type vector): Xen delivers
+     * such an upcall to vCPU 0. From any thread; see {@link #signalUpcall}.
+     */
+    public boolean signalCallbackVector(int vector) {
+        return signalUpcall(0, vector);
+    }
+
     /** vCPU thread: a guest {@code wrmsr} that the filter sent to userspace. */
     void wrmsr(Vcpu vcpu, int index, long data) {
         KvmRun run = vcpu.kvmVcpu().kvmRun();

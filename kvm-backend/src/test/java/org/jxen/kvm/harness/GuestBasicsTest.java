@@ -107,4 +107,62 @@ class GuestBasicsTest {
             assertEquals(Ucall.Command.DONE, u.command());
         }
     }
+
+    @Test
+    void hypercallPageMsrAndEveryEntryAsTheGuestSeesThem() throws Exception {
+        try (SelftestVm vm = SelftestVm.create(Guests.image("test-hypercall-page"), SelftestVm.options())) {
+            vm.start();
+            Ucall u = vm.awaitSync(0, 1);
+            assertEquals(XenCpuidLeaves.HYPERCALL_MSR, u.arg(1), "the MSR from CPUID base+2");
+            long pageGpa = u.arg(2);
+            vm.resume(0);
+            u = vm.awaitSync(0, 2); // the guest checked all 128 entries before this
+            assertEquals(pageGpa, vm.vm().hypercallPageGpa());
+            assertEquals(0xc3e4e7000000_00b8L, u.arg(1), "entry 0: mov $0,%eax; out %eax,$0xe4; ret");
+            assertEquals(0x0b0fL, u.arg(2) & 0xffff, "entry 23 (iret): ud2");
+            vm.resume(0);
+            vm.awaitSync(0, 3);
+            vm.resume(0);
+            vm.awaitDone(0);
+        }
+    }
+
+    @Test
+    void theBenchmarkGuestLoopsOnHypercalls() throws Exception {
+        try (SelftestVm vm = SelftestVm.create(Guests.image("bench-hypercall"), SelftestVm.options())) {
+            vm.start();
+            long slot = vm.ucallSlotGpa(0);
+            vm.awaitSync(0, 1);
+            vm.vm().memory().putLong(slot + 8, 2000);
+            vm.resume(0);
+            Ucall u = vm.awaitSync(0, 2);
+            assertEquals(2000, u.arg(1));
+            assertEquals(0, u.arg(3), "every call returned -ENOSYS");
+            assertTrue(vm.vm().vcpu(0).hypercallCount() >= 2000);
+            vm.resume(0);
+            vm.awaitSync(0, 1);
+            vm.vm().memory().putLong(slot + 8, 0x57095709L);
+            vm.resume(0);
+            vm.awaitDone(0);
+        }
+    }
+
+    @Test
+    void aFailingGuestAssertReachesTheHostWithFileLineAndValues() throws Exception {
+        HypercallDispatcher wrong = r -> 0x1234; // not the 0x5a5a5a5a the guest expects
+        try (SelftestVm vm = SelftestVm.create(Guests.image("test-hypercall-args"),
+                SelftestVm.options().dispatcher(wrong))) {
+            vm.start();
+            vm.awaitSync(0, 1);
+            vm.resume(0);
+            Ucall r = vm.awaitSync(0, 2);
+            assertEquals(0x1234, r.arg(1));
+            vm.resume(0);
+            AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class, () -> vm.awaitUcall(0));
+            assertTrue(e.getMessage().contains("test-hypercall-args.c:"), e.getMessage());
+            assertTrue(e.getMessage().contains("0x1234") && e.getMessage().contains("0x5a5a5a5a"), e.getMessage());
+            assertEquals(org.jxen.kvm.Vcpu.StopReason.Kind.GUEST,
+                    vm.vm().vcpu(0).stopped().get(5, java.util.concurrent.TimeUnit.SECONDS).kind());
+        }
+    }
 }
