@@ -5,7 +5,7 @@
 # A test with more actors than this machine has CPUs is one JCStress skips silently: it is
 # named as skipped (not a failure), so that a 2-CPU machine can run the rest.
 set -euo pipefail
-jar="$1"; shift
+jar="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; shift
 java="${JAVA_HOME:?JAVA_HOME must name a JDK >= 22}/bin/java"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -105,14 +105,8 @@ public final class GfnToPfnCache {
      * now ({@link #lastStatus()} says why; then there is nothing to unlock).
      */
     public MappedArea lock() {
-        ReaderSlots.Slot slot = ReaderSlots.current();
-        slot.enter(id);
-        MappedArea m = mapping;
-        if (m != null && m.map() == memory.currentMap()) {
-            return m;
-        }
-        slot.exit(id);
-        return lockSlow(slot);
+        MappedArea m = tryLock();
+        return m != null ? m : lockSlow(ReaderSlots.current());
     }
 
     /**
