@@ -8,7 +8,7 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code jxen run}: boots a guest. Runs on the main thread only.
  *
- * <p>This build does not boot guests yet (the KVM backend and the Xen domain come next): it prints
+ * <p>This build does not boot guests from the command line yet (the Xen domain comes next): it prints
  * the Xen ABI table it already implements and says so, with a non-zero status when a kernel was
  * named, since that request cannot be honoured.
  */
@@ -25,11 +25,11 @@ final class RunCommand implements Callable<Integer> {
         System.out.println();
         if (kernel != null) {
             System.err.println("jxen: cannot boot " + kernel + ": no guest support yet (this build has the Xen ABI,"
-                    + " guest memory and the gfn-to-pfn cache; the KVM backend comes next)");
+                    + " the gfn-to-pfn cache and the KVM backend; the Xen domain's hypercalls come next)");
             return 2;
         }
-        System.out.println("jxen: no guest support yet: this build has the Xen ABI, guest memory and the gfn-to-pfn"
-                + " cache; the KVM backend and the demo guest come next.");
+        System.out.println("jxen: no guest support yet: this build has the Xen ABI, the gfn-to-pfn cache and the KVM"
+                + " backend (its tests boot real guests); the Xen domain's hypercalls and the demo guest come next.");
         return 0;
     }
 }
