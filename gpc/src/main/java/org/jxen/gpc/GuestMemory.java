@@ -377,6 +377,14 @@ public final class GuestMemory {
         hostFor(gpa, 1, true).set(ValueLayout.JAVA_BYTE, 0, value);
     }
 
+    public short getShort(long gpa) {
+        return (short) getUnaligned(gpa, 2);
+    }
+
+    public void putShort(long gpa, short value) {
+        putUnaligned(gpa, 2, value);
+    }
+
     public int getInt(long gpa) {
         return (int) getUnaligned(gpa, 4);
     }
@@ -463,7 +471,11 @@ public final class GuestMemory {
             if (readPartial(gpa, tmp.asSlice(0, n)) != n) {
                 throw new GuestMemoryFault(gpa, "guest memory not backed");
             }
-            return n == 8 ? tmp.get(ValueLayout.JAVA_LONG, 0) : tmp.get(ValueLayout.JAVA_INT, 0) & 0xffff_ffffL;
+            return switch (n) {
+                case 8 -> tmp.get(ValueLayout.JAVA_LONG, 0);
+                case 4 -> tmp.get(ValueLayout.JAVA_INT, 0) & 0xffff_ffffL;
+                default -> tmp.get(ValueLayout.JAVA_SHORT, 0) & 0xffffL;
+            };
         }
     }
 
@@ -472,10 +484,10 @@ public final class GuestMemory {
         Memslot s = gpa >= 0 ? m.find(gpa) : null;
         if (s != null && s.contains(gpa + n - 1) && !s.isReadOnly()) {
             MemorySegment h = hostSliceOrFault(s, gpa, n);
-            if (n == 8) {
-                h.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, value);
-            } else {
-                h.set(ValueLayout.JAVA_INT_UNALIGNED, 0, (int) value);
+            switch (n) {
+                case 8 -> h.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, value);
+                case 4 -> h.set(ValueLayout.JAVA_INT_UNALIGNED, 0, (int) value);
+                default -> h.set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, (short) value);
             }
             return;
         }

@@ -249,9 +249,23 @@ public final class MappedArea {
         BYTE.setVolatile(s, offset - base(s, offset), value);
     }
 
+    /**
+     * Atomically sets one byte and returns its old value. Memory segments offer no byte-sized atomic
+     * updates, so this is a compare-and-set loop on the naturally aligned 32-bit word that holds the
+     * byte (x86 is little-endian); that word must lie inside the area.
+     */
     public byte getAndSetByte(long offset, byte value) {
-        MemorySegment s = atomicPart(offset, 1);
-        return (byte) BYTE.getAndSet(s, offset - base(s, offset), value);
+        check(offset, 1);
+        long misalign = (gpa + offset) & 3;
+        long word = offset - misalign;
+        int shift = (int) misalign * 8;
+        while (true) {
+            int old = getIntVolatile(word);
+            int next = (old & ~(0xff << shift)) | ((value & 0xff) << shift);
+            if (compareAndSetInt(word, old, next)) {
+                return (byte) (old >>> shift);
+            }
+        }
     }
 
     public int getIntAcquire(long offset) {

@@ -110,6 +110,10 @@ class GuestMemoryTest {
             assertEquals(-1, dst.mismatch(src));
             assertEquals(0x100f0e0d0c0b0a09L, m.getLong(PAGE));
             assertEquals(0x0c0b0a0908070605L, m.getLong(PAGE - 4), "a primitive read may cross slots");
+            m.putShort(PAGE - 1, (short) 0x1234); // across the slots
+            assertEquals((short) 0x1234, m.getShort(PAGE - 1));
+            assertEquals(0x34, a.segment().get(ValueLayout.JAVA_BYTE, 2 * PAGE - 1));
+            assertEquals(0x12, b.segment().get(ValueLayout.JAVA_BYTE, 0));
             m.putInt(PAGE - 2, 0xa1b2c3d4);
             assertEquals((byte) 0xd4, a.segment().get(ValueLayout.JAVA_BYTE, 2 * PAGE - 2));
             assertEquals((byte) 0xa1, b.segment().get(ValueLayout.JAVA_BYTE, 1));

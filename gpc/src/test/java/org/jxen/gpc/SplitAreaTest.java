@@ -61,6 +61,9 @@ class SplitAreaTest {
             a.putLongRelease(28, 3); // gpa PAGE + 8: aligned, inside the second part
             assertEquals(3, a.getLongAcquire(28));
             a.putIntRelease(16, 0x44332211); // gpa PAGE - 4: aligned, the last word of the first part
+            assertEquals(0x33, a.getAndSetByte(18, (byte) 0x77));
+            assertEquals(0x44772211, a.getIntAcquire(16));
+            a.putIntRelease(16, 0x44332211);
             // atomics need natural alignment (which, with page-aligned slots, also keeps them in one part)
             assertThrows(IllegalArgumentException.class, () -> a.getAndBitwiseOrLong(16, 1));
             assertThrows(IllegalArgumentException.class, () -> a.compareAndSetLong(15, 0, 1));

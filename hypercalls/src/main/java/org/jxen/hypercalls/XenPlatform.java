@@ -1,0 +1,35 @@
+package org.jxen.hypercalls;
+
+import org.jxen.gpc.GuestMemory;
+import org.jxen.hypercalls.mm.PagingState;
+
+/**
+ * What the Xen domain needs from the machine it runs on, and nothing more: guest memory, the
+ * calling vCPU's paging state (for guest-virtual pointers), upcall delivery, a clock, and the
+ * console. The KVM backend implements it over a real VM; tests implement it in memory, so every
+ * hypercall can be tested in-process, fast and deterministic.
+ *
+ * <p>Threads: {@link #pagingState(int)} only on the thread running that vCPU's hypercall;
+ * everything else from any thread.
+ */
+public interface XenPlatform {
+    GuestMemory memory();
+
+    /** The control registers and CPL of vCPU {@code vcpuId} now (it is in a hypercall on this thread). */
+    PagingState pagingState(int vcpuId);
+
+    /**
+     * Interrupts vCPU {@code vcpuId} with {@code vector} (the event-channel upcall); from any thread.
+     * Returns false when the vCPU's interrupt controller did not accept it.
+     */
+    boolean deliverVector(int vcpuId, int vector);
+
+    /** A monotonic clock in nanoseconds: the source of Xen system time. */
+    long monotonicNanos();
+
+    /** Guest output for the PV console: {@code console_io} writes land here. */
+    void consoleWrite(byte[] bytes, int offset, int length);
+
+    /** The guest asked to shut down ({@code SCHEDOP_shutdown}, a {@code SHUTDOWN_*} reason); from a vCPU thread. */
+    void shutdown(int vcpuId, int reason);
+}

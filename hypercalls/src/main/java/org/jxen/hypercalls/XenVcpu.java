@@ -1,0 +1,88 @@
+package org.jxen.hypercalls;
+
+import java.util.concurrent.atomic.AtomicLong;
+import org.jxen.abi.SharedInfo;
+import org.jxen.abi.WordSize;
+import org.jxen.gpc.GfnToPfnCache;
+import org.jxen.gpc.GpcStatus;
+import org.jxen.hypercalls.mm.GuestVirtualMemory;
+
+/**
+ * The Xen state of one vCPU: where its vcpu_info lives (by default in shared_info for vCPUs
+ * below 32, or where {@code VCPUOP_register_vcpu_info} put it), its upcall vector, and the
+ * per-call guest-virtual accessor.
+ *
+ * <p>Threads: registration from the vCPU's own thread (its hypercalls); the vcpu_info cache and the
+ * deferred selector words from any thread (event senders).
+ */
+public final class XenVcpu {
+    private final XenDomain domain;
+    private final int id;
+    private final GfnToPfnCache vcpuInfo;
+    private volatile boolean vcpuInfoRegistered;
+    private volatile int upcallVector;
+    private final AtomicLong deferredSelectorWords = new AtomicLong();
+    final GuestVirtualMemory guest = new GuestVirtualMemory();
+
+    XenVcpu(XenDomain domain, int id) {
+        this.domain = domain;
+        this.id = id;
+        this.vcpuInfo = domain.memory().newCache("vcpu" + id + " vcpu_info");
+    }
+
+    public int id() {
+        return id;
+    }
+
+    /** The cache through which this vCPU's vcpu_info is reached: its own, or shared_info's. */
+    GfnToPfnCache vcpuInfoCache() {
+        return vcpuInfoRegistered ? vcpuInfo : domain.sharedInfoCache();
+    }
+
+    /** The offset of vcpu_info inside {@link #vcpuInfoCache()}'s area. */
+    long vcpuInfoOffset() {
+        return vcpuInfoRegistered ? 0 : SharedInfo.offsetOfVcpuInfo(domain.wordSize(), id);
+    }
+
+    /** True when events can reach this vCPU: registered, or below 32 with shared_info mapped. */
+    public boolean hasVcpuInfo() {
+        return vcpuInfoRegistered || (id < SharedInfo.LEGACY_MAX_VCPUS && domain.sharedInfoGfn() >= 0);
+    }
+
+    /** VCPUOP_register_vcpu_info: {@code offset} inside frame {@code gfn}; the 64 bytes must fit the page. */
+    int registerVcpuInfo(long gfn, long offset) {
+        if (vcpuInfoRegistered) {
+            return -org.jxen.abi.XenErrno.EINVAL; // Xen: once registered, it stays
+        }
+        if (offset < 0 || offset + 64 > 4096 || gfn < 0 || gfn > (Long.MAX_VALUE >>> 12)) {
+            return -org.jxen.abi.XenErrno.EINVAL;
+        }
+        GpcStatus st = vcpuInfo.activate((gfn << 12) + offset, 64);
+        if (st == GpcStatus.BAD_LENGTH || st == GpcStatus.BAD_ADDRESS) {
+            return -org.jxen.abi.XenErrno.EINVAL;
+        }
+        // Xen copies the current contents of the old vcpu_info over; the guest then owns the new one
+        vcpuInfoRegistered = true;
+        return 0;
+    }
+
+    int upcallVector() {
+        return upcallVector;
+    }
+
+    void setUpcallVector(int vector) {
+        this.upcallVector = vector;
+    }
+
+    void deferSelectorWord(int word) {
+        deferredSelectorWords.getAndUpdate(w -> w | (1L << word));
+    }
+
+    long takeDeferredSelectorWords() {
+        return deferredSelectorWords.getAndSet(0);
+    }
+
+    WordSize wordSize() {
+        return domain.wordSize();
+    }
+}
