@@ -394,9 +394,11 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         if (idx != 0 || gpfn < 0 || gpfn > (Long.MAX_VALUE >>> 12) || !platform.memory().isBacked(gpfn << 12, 4096)) {
             return -XenErrno.EINVAL;
         }
-        // a fresh shared_info: events start neither pending nor masked, as on a new Xen domain
+        // A fresh shared_info: events start neither pending nor masked, as on a new Xen domain. Only
+        // the structure is cleared, not the rest of the frame: Xen replaces the whole frame, KVM
+        // clears nothing; guests that share the frame with other data keep it.
         try (Arena a = Arena.ofConfined()) {
-            platform.memory().write(gpfn << 12, a.allocate(4096));
+            platform.memory().write(gpfn << 12, a.allocate(org.jxen.abi.SharedInfo.sizeof(w)));
         }
         sharedInfo.activate(gpfn << 12, 4096);
         sharedInfoGfn = gpfn;

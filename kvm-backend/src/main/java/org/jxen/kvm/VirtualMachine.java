@@ -37,7 +37,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final GuestMemory memory;
     private final List<HostMemory> ram = new ArrayList<>();
     private final List<Vcpu> vcpus = new ArrayList<>();
-    private final HypercallDispatcher dispatcher;
+    private volatile HypercallDispatcher dispatcher;
     private final Map<Integer, PortHandler> ports = new ConcurrentHashMap<>();
     private final List<BiConsumer<Vcpu, Throwable>> errorListeners = new CopyOnWriteArrayList<>();
     private final int xenMajor;
@@ -166,6 +166,11 @@ public final class VirtualMachine implements AutoCloseable {
 
     HypercallDispatcher dispatcher() {
         return dispatcher;
+    }
+
+    /** Replaces the hypercall dispatcher (for example with a Xen domain built on this VM); before start. */
+    public void setDispatcher(HypercallDispatcher d) {
+        this.dispatcher = d;
     }
 
     /** The gpa of the hypercall page the guest asked for, or -1. */

@@ -57,6 +57,8 @@ public final class SelftestVm implements AutoCloseable {
     private final List<VirtualAllocator.Allocation> ucallSlots = new ArrayList<>();
     private final List<BlockingQueue<Ucall>> ucalls = new ArrayList<>();
     private final List<Semaphore> proceed = new ArrayList<>();
+    private final org.jxen.hypercalls.XenDomain domain;
+    private final org.jxen.kvm.KvmXenPlatform platform;
 
     /** Options of a test VM. */
     public static final class Options {
@@ -64,6 +66,7 @@ public final class SelftestVm implements AutoCloseable {
         long memory = 64L << 20;
         HypercallDispatcher dispatcher = HypercallDispatcher.NONE;
         PrintStream console = System.out;
+        boolean xenDomain;
 
         public Options vcpus(int n) {
             this.vcpus = n;
@@ -82,6 +85,12 @@ public final class SelftestVm implements AutoCloseable {
 
         public Options console(PrintStream out) {
             this.console = out;
+            return this;
+        }
+
+        /** Serve hypercalls with jxen's Xen domain ({@link org.jxen.hypercalls.XenDomain}) on this VM. */
+        public Options xenDomain() {
+            this.xenDomain = true;
             return this;
         }
     }
@@ -126,6 +135,15 @@ public final class SelftestVm implements AutoCloseable {
                 setUpVcpu(vm.vcpu(i).kvmVcpu(), image.entry(), i, slot, stack.gva() + stack.size(), gdt.gva(), tss.gva());
             }
             vm.setPortHandler(UCALL_PORT, new UcallHandler());
+            if (o.xenDomain) {
+                this.platform = new org.jxen.kvm.KvmXenPlatform(vm, o.console);
+                this.domain = new org.jxen.hypercalls.XenDomain(platform,
+                        org.jxen.hypercalls.XenDomain.Config.of(o.vcpus));
+                vm.setDispatcher(domain);
+            } else {
+                this.platform = null;
+                this.domain = null;
+            }
         } catch (RuntimeException | ElfLoadException e) {
             vm.close();
             throw e;
@@ -181,6 +199,16 @@ public final class SelftestVm implements AutoCloseable {
 
     public VirtualMachine vm() {
         return vm;
+    }
+
+    /** The Xen domain serving this VM's hypercalls, or null when the options gave a plain dispatcher. */
+    public org.jxen.hypercalls.XenDomain domain() {
+        return domain;
+    }
+
+    /** The platform under {@link #domain()}, or null. */
+    public org.jxen.kvm.KvmXenPlatform platform() {
+        return platform;
     }
 
     public PhysicalAllocator physicalAllocator() {
@@ -272,6 +300,9 @@ public final class SelftestVm implements AutoCloseable {
             s.release(1000);
         }
         vm.close();
+        if (domain != null) {
+            domain.close();
+        }
     }
 
     private final class UcallHandler implements PortHandler {
