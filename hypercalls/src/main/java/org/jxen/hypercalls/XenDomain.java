@@ -60,6 +60,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private volatile long sharedInfoGfn = -1;
     private final ScheduledExecutorService scheduler;
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    private final VcpuTimers[] timers;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
@@ -75,6 +76,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.timers = new VcpuTimers[config.vcpus()];
+        for (int i = 0; i < timers.length; i++) {
+            timers[i] = new VcpuTimers(this, i, scheduler);
+        }
     }
 
     public int domid() {
@@ -109,6 +114,16 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     public EventChannels eventChannels() {
         return eventChannels;
+    }
+
+    /** Xen system time in ns: the platform's monotonic clock (what pvclock and timer deadlines use). */
+    public long systemTime() {
+        return platform.monotonicNanos();
+    }
+
+    /** vCPU {@code id}'s timers. */
+    public VcpuTimers timers(int id) {
+        return timers[id];
     }
 
     /** HVM parameter {@code index}, as the guest or the host set it. */
@@ -182,8 +197,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                 case Hypercall.EVENT_CHANNEL_OP -> eventChannelOp(g, (int) r.arg(0), r.arg(1));
                 case Hypercall.HVM_OP -> hvmOp(g, (int) r.arg(0), r.arg(1));
                 case Hypercall.MEMORY_OP -> memoryOp(g, (int) r.arg(0), r.arg(1));
-                case Hypercall.VCPU_OP -> vcpuOp(g, (int) r.arg(0), (int) r.arg(1), r.arg(2));
+                case Hypercall.VCPU_OP -> vcpuOp(g, r.vcpuId(), (int) r.arg(0), (int) r.arg(1), r.arg(2));
                 case Hypercall.SCHED_OP -> schedOp(g, v, (int) r.arg(0), r.arg(1));
+                case Hypercall.SET_TIMER_OP -> timers[v.id()].setTimerOp(r.wordSize() == WordSize.BITS_64 ? r.arg(0)
+                        : (r.arg(0) & 0xffffffffL) | (r.arg(1) << 32)); // 32-bit: low half in ebx, high in ecx
                 default -> -XenErrno.ENOSYS;
             };
         } catch (GuestPointerFault | GuestMemoryFault e) {
@@ -406,10 +423,15 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         return 0;
     }
 
-    private long vcpuOp(GuestVirtualMemory g, int cmd, int vcpuId, long arg) {
+    private long vcpuOp(GuestVirtualMemory g, int caller, int cmd, int vcpuId, long arg) {
         XenVcpu v = vcpu(vcpuId);
         if (v == null) {
             return -XenErrno.ENOENT;
+        }
+        boolean timerOp = cmd == VcpuOp.SET_SINGLESHOT_TIMER || cmd == VcpuOp.STOP_SINGLESHOT_TIMER
+                || cmd == VcpuOp.SET_PERIODIC_TIMER || cmd == VcpuOp.STOP_PERIODIC_TIMER;
+        if (timerOp && vcpuId != caller) {
+            return -XenErrno.EINVAL; // as in Xen: a vCPU programs only its own timers
         }
         return switch (cmd) {
             case VcpuOp.IS_UP -> 1; // every vCPU of the VM runs (bring-up ops come with the rest of issue 5)
@@ -418,6 +440,14 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                 long offset = g.readU32(arg + 8);
                 yield v.registerVcpuInfo(mfn, offset);
             }
+            case VcpuOp.SET_SINGLESHOT_TIMER -> {
+                long deadline = g.readU64(arg);
+                long flags = g.readU32(arg + 8);
+                yield timers[vcpuId].setSingleShot(deadline, (flags & VcpuOp.VCPU_SSHOTTMR_FUTURE) != 0);
+            }
+            case VcpuOp.STOP_SINGLESHOT_TIMER -> timers[vcpuId].stopSingleShot();
+            case VcpuOp.SET_PERIODIC_TIMER -> timers[vcpuId].setPeriodic(g.readU64(arg));
+            case VcpuOp.STOP_PERIODIC_TIMER -> timers[vcpuId].stopPeriodic();
             default -> -XenErrno.ENOSYS;
         };
     }
