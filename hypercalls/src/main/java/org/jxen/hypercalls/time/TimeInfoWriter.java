@@ -14,7 +14,7 @@ import org.jxen.gpc.MappedArea;
  *   ---- release fence ----
  *   tsc_timestamp, system_time, tsc_to_system_mul, tsc_shift, flags
  *   ---- release fence ----
- *   version = version + 1           even
+ *   version = version + 1           even (2 rather than 0 when it wraps)
  * </pre>
  * The guest-owned {@link PvClock#GUEST_STOPPED} flag is kept; {@link PvClock#TSC_STABLE} is set
  * when asked. The guest computes {@code system_time + scale(tsc - tsc_timestamp)} ({@link TscScale}).
@@ -65,8 +65,15 @@ public final class TimeInfoWriter {
         area.putInt(offset + MUL, scale.mul());
         area.putByte(offset + SHIFT, (byte) scale.shift());
         area.putByte(offset + FLAGS, (byte) flags);
-        putIntRelease(area, offset + VERSION, version + 1);
-        return version + 1;
+        int end = nextEven(version);
+        putIntRelease(area, offset + VERSION, end);
+        return end;
+    }
+
+    /** The even version after odd {@code version}: {@code version + 1}, or 2 where that wraps to 0. */
+    static int nextEven(int version) {
+        int end = version + 1;
+        return end == 0 ? 2 : end;
     }
 
     /** One consistent read of a pvclock, as the guest makes it. */

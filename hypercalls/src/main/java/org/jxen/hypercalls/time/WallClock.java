@@ -14,7 +14,7 @@ import org.jxen.gpc.MappedArea;
  *   ---- release fence ----
  *   wc_nsec, wc_sec (low 32 bits), wc_sec_hi (high 32 bits; arch.wc_sec_hi for a 32-bit guest)
  *   ---- release fence ----
- *   wc_version += 1                           even, and never 0 after a write
+ *   wc_version += 1                           even (2 rather than 0 when it wraps)
  * </pre>
  *
  * <p>Threads: stateless; one writer at a time per shared_info (the domain serialises wall-clock
@@ -44,8 +44,9 @@ public final class WallClock {
         si.putInt(SharedInfo.offsetOfWcNsec(w), nsec);
         si.putInt(SharedInfo.offsetOfWcSec(w), (int) epochSec);
         si.putInt(SharedInfo.offsetOfWcSecHi(w), (int) (epochSec >>> 32));
-        TimeInfoWriter.putIntRelease(si, versionAt, version + 1);
-        return version + 1;
+        int end = TimeInfoWriter.nextEven(version);
+        TimeInfoWriter.putIntRelease(si, versionAt, end);
+        return end;
     }
 
     /**
