@@ -299,8 +299,30 @@ public final class EventChannels {
         } finally {
             cache.unlock();
         }
+        domain.wakeWaiters(); // SCHEDOP_poll waits for pending bits, masked or not
         if (notify) {
             notifyVcpu(ports[port].notifyVcpu, word);
+        }
+    }
+
+    /** True when {@code port}'s pending bit is set in shared_info (masked or not); false if unreadable. */
+    boolean isPending(int port) {
+        if (!valid(port)) {
+            return false;
+        }
+        WordSize w = domain.wordSize();
+        int bits = w == WordSize.BITS_64 ? 64 : 32;
+        var cache = domain.sharedInfoCache();
+        MappedArea si = cache.lock();
+        if (si == null) {
+            return false;
+        }
+        try {
+            long off = SharedInfo.offsetOfEvtchnPending(w) + (long) (port / bits) * w.bytes();
+            long word = w == WordSize.BITS_64 ? si.getLongVolatile(off) : si.getIntVolatile(off);
+            return (word & (1L << (port % bits))) != 0;
+        } finally {
+            cache.unlock();
         }
     }
 

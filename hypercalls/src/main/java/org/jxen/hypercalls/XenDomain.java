@@ -61,6 +61,9 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
     private final VcpuTimers[] timers;
+    /** Where vCPUs in SCHEDOP_block or SCHEDOP_poll wait; notified by every raise while any waits. */
+    private final Object waiters = new Object();
+    private volatile int waiting;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
@@ -162,6 +165,51 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         }
         if (vector >= 16) {
             platform.deliverVector(vcpuId, vector);
+        }
+    }
+
+    /** Wakes vCPUs waiting in SCHEDOP_block or SCHEDOP_poll to look again; from any thread. */
+    void wakeWaiters() {
+        if (waiting > 0) {
+            synchronized (waiters) {
+                waiters.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits on the vCPU's thread until {@code ready} holds, {@code deadline} (Xen system time, 0 for
+     * none) passes, or the vCPU must yield to a pause or stop. Returns whether {@code ready} held.
+     */
+    private boolean waitFor(int vcpuId, java.util.function.BooleanSupplier ready, long deadline) {
+        synchronized (waiters) {
+            waiting++;
+        }
+        try {
+            synchronized (waiters) {
+                while (true) {
+                    // checked under the monitor that raisers notify after setting a pending bit: a
+                    // raise after this check finds us waiting, so no wake-up is lost (scenario 17)
+                    if (ready.getAsBoolean()) {
+                        return true;
+                    }
+                    long now = systemTime();
+                    if ((deadline != 0 && now >= deadline) || platform.vcpuMustYield(vcpuId)) {
+                        return false;
+                    }
+                    long waitNs = deadline == 0 ? 10_000_000L : Math.min(10_000_000L, deadline - now);
+                    try {
+                        waiters.wait(waitNs / 1_000_000, (int) (waitNs % 1_000_000));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return false;
+                    }
+                }
+            }
+        } finally {
+            synchronized (waiters) {
+                waiting--;
+            }
         }
     }
 
@@ -461,6 +509,37 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             case SchedOp.SHUTDOWN -> {
                 int reason = (int) g.readU32(arg);
                 platform.shutdown(v.id(), reason);
+                return 0;
+            }
+            case SchedOp.BLOCK -> {
+                // block until an event is pending for this vCPU (as `sti; hlt` would)
+                waitFor(v.id(), v::upcallPending, 0);
+                return 0;
+            }
+            case SchedOp.POLL -> {
+                WordSize w = wordSize;
+                long portsGva = w == WordSize.BITS_64 ? g.readU64(arg) : g.readU32(arg);
+                long nr = g.readU32(arg + (w == WordSize.BITS_64 ? 8 : 4));
+                long timeout = g.readU64(arg + (w == WordSize.BITS_64 ? 16 : 8));
+                if (nr > 128) {
+                    return -XenErrno.EINVAL;
+                }
+                int[] ports = new int[(int) nr];
+                for (int i = 0; i < nr; i++) {
+                    long p = g.readU32(portsGva + 4L * i);
+                    if (!eventChannels.valid((int) p)) {
+                        return -XenErrno.EINVAL;
+                    }
+                    ports[i] = (int) p;
+                }
+                waitFor(v.id(), () -> {
+                    for (int p : ports) {
+                        if (eventChannels.isPending(p)) {
+                            return true;
+                        }
+                    }
+                    return false;
+                }, timeout);
                 return 0;
             }
             default -> {

@@ -30,6 +30,14 @@ public interface XenPlatform {
     /** Guest output for the PV console: {@code console_io} writes land here. */
     void consoleWrite(byte[] bytes, int offset, int length);
 
+    /**
+     * True when vCPU {@code vcpuId} has been asked to pause or stop: a hypercall that waits
+     * ({@code SCHEDOP_block}, {@code SCHEDOP_poll}) returns early then, so the vCPU thread can obey.
+     */
+    default boolean vcpuMustYield(int vcpuId) {
+        return false;
+    }
+
     /** The guest asked to shut down ({@code SCHEDOP_shutdown}, a {@code SHUTDOWN_*} reason); from a vCPU thread. */
     void shutdown(int vcpuId, int reason);
 }

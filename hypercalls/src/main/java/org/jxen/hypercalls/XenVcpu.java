@@ -66,6 +66,20 @@ public final class XenVcpu {
         return 0;
     }
 
+    /** True when this vCPU's evtchn_upcall_pending is set (false when vcpu_info cannot be read). */
+    boolean upcallPending() {
+        var cache = vcpuInfoCache();
+        var vi = cache.lock();
+        if (vi == null) {
+            return false;
+        }
+        try {
+            return vi.getByteVolatile(vcpuInfoOffset()) != 0;
+        } finally {
+            cache.unlock();
+        }
+    }
+
     int upcallVector() {
         return upcallVector;
     }

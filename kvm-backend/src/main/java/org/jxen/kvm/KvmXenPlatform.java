@@ -57,6 +57,11 @@ public final class KvmXenPlatform implements XenPlatform {
     }
 
     @Override
+    public boolean vcpuMustYield(int vcpuId) {
+        return vm.vcpu(vcpuId).mustYield();
+    }
+
+    @Override
     public void shutdown(int vcpuId, int reason) {
         shutdownReason = reason;
         for (Vcpu v : vm.vcpus()) {

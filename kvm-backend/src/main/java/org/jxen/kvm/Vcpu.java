@@ -157,6 +157,11 @@ public final class Vcpu {
         return true;
     }
 
+    /** True while a pause or stop is requested: a hypercall that waits must return so the thread can obey. */
+    public boolean mustYield() {
+        return request != REQUEST_NONE;
+    }
+
     /** True once {@link #stop} (or a handler) asked the vCPU to stop. */
     public boolean stopRequested() {
         return request == REQUEST_STOP;
