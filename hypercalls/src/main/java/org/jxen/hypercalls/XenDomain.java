@@ -422,6 +422,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                 hvmParams[(int) index] = value;
                 return 0;
             }
+            case HvmOp.GET_TIME -> {
+                g.writeU64(arg, systemTime()); // struct xen_hvm_get_time { uint64_t now; }
+                return 0;
+            }
             case HvmOp.SET_EVTCHN_UPCALL_VECTOR -> {
                 int vcpu = (int) g.readU32(arg);
                 int vector = g.readU8(arg + 4);
@@ -467,8 +471,24 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         }
         sharedInfo.activate(gpfn << 12, 4096);
         sharedInfoGfn = gpfn;
+        writeWallClock(w);
         eventChannels.flushDeferred();
         return 0;
+    }
+
+    /** Writes the wall clock at system time 0 into shared_info (the guest adds its system time). */
+    private void writeWallClock(WordSize w) {
+        var m = sharedInfo.lock();
+        if (m == null) {
+            return;
+        }
+        try {
+            java.time.Instant t = java.time.Instant.now();
+            org.jxen.hypercalls.time.WallClock.writeBootTime(m, w, t.getEpochSecond() * 1_000_000_000L + t.getNano(),
+                    systemTime());
+        } finally {
+            sharedInfo.unlock();
+        }
     }
 
     private long vcpuOp(GuestVirtualMemory g, int caller, int cmd, int vcpuId, long arg) {
@@ -496,6 +516,21 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             case VcpuOp.STOP_SINGLESHOT_TIMER -> timers[vcpuId].stopSingleShot();
             case VcpuOp.SET_PERIODIC_TIMER -> timers[vcpuId].setPeriodic(g.readU64(arg));
             case VcpuOp.STOP_PERIODIC_TIMER -> timers[vcpuId].stopPeriodic();
+            case VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA -> {
+                long gva = wordSize == WordSize.BITS_64 ? g.readU64(arg) : g.readU32(arg);
+                int rc = v.runstateArea.register(g, gva, wordSize);
+                if (rc == 0 && gva != 0) {
+                    v.runstateArea.update(v.runstate.snapshot(), true);
+                }
+                yield rc;
+            }
+            case VcpuOp.GET_RUNSTATE_INFO -> {
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment buf = a.allocate(org.jxen.hypercalls.time.RunstateArea.sizeOf(wordSize));
+                    org.jxen.hypercalls.time.RunstateArea.encode(v.runstate.snapshot().at(systemTime()), wordSize, buf);
+                    yield g.copyToGuest(buf, arg);
+                }
+            }
             default -> -XenErrno.ENOSYS;
         };
     }
@@ -513,7 +548,9 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             }
             case SchedOp.BLOCK -> {
                 // block until an event is pending for this vCPU (as `sti; hlt` would)
+                v.setRunstate(org.jxen.abi.Runstate.BLOCKED, -1, true);
                 waitFor(v.id(), v::upcallPending, 0);
+                v.setRunstate(org.jxen.abi.Runstate.RUNNING, -1, true);
                 return 0;
             }
             case SchedOp.POLL -> {
@@ -532,6 +569,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                     }
                     ports[i] = (int) p;
                 }
+                v.setRunstate(org.jxen.abi.Runstate.BLOCKED, -1, true);
                 waitFor(v.id(), () -> {
                     for (int p : ports) {
                         if (eventChannels.isPending(p)) {
@@ -540,6 +578,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                     }
                     return false;
                 }, timeout);
+                v.setRunstate(org.jxen.abi.Runstate.RUNNING, -1, true);
                 return 0;
             }
             default -> {

@@ -23,11 +23,34 @@ public final class XenVcpu {
     private volatile int upcallVector;
     private final AtomicLong deferredSelectorWords = new AtomicLong();
     final GuestVirtualMemory guest = new GuestVirtualMemory();
+    /** Time spent in each runstate, in Xen system time. */
+    final org.jxen.hypercalls.time.RunstateAccount runstate;
+    /** The guest's registered runstate area, if any. */
+    final org.jxen.hypercalls.time.RunstateArea runstateArea;
 
     XenVcpu(XenDomain domain, int id) {
         this.domain = domain;
         this.id = id;
         this.vcpuInfo = domain.memory().newCache("vcpu" + id + " vcpu_info");
+        this.runstate = new org.jxen.hypercalls.time.RunstateAccount(domain.systemTime());
+        this.runstateArea = new org.jxen.hypercalls.time.RunstateArea(domain.memory(), "vcpu" + id + " runstate");
+        runstate.change(org.jxen.abi.Runstate.RUNNING, domain.systemTime()); // its vCPU thread runs it
+    }
+
+    /**
+     * Records a runstate change at the current system time and writes the guest's area, if one is
+     * registered; {@code mayBlock} false gives the update up rather than wait for the cache.
+     */
+    public void setRunstate(int state, long runDelayNanos, boolean mayBlock) {
+        runstate.change(state, domain.systemTime(), runDelayNanos);
+        if (runstateArea.isRegistered()) {
+            runstateArea.update(runstate.snapshot(), mayBlock);
+        }
+    }
+
+    /** The current runstate record (lock-free). */
+    public org.jxen.hypercalls.time.RunstateAccount.Snapshot runstate() {
+        return runstate.snapshot();
     }
 
     public int id() {
