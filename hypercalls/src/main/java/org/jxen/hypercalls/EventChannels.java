@@ -274,6 +274,10 @@ public final class EventChannels {
         if (!valid(port)) {
             return;
         }
+        Kind k = ports[port].kind;
+        if (k != Kind.INTERDOMAIN && k != Kind.VIRQ && k != Kind.IPI) {
+            return; // as in Xen, only a bound port becomes pending
+        }
         WordSize w = domain.wordSize();
         int bits = w == WordSize.BITS_64 ? 64 : 32;
         int word = port / bits;

@@ -463,11 +463,25 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         if (idx != 0 || gpfn < 0 || gpfn > (Long.MAX_VALUE >>> 12) || !platform.memory().isBacked(gpfn << 12, 4096)) {
             return -XenErrno.EINVAL;
         }
-        // A fresh shared_info: events start neither pending nor masked, as on a new Xen domain. Only
-        // the structure is cleared, not the rest of the frame: Xen replaces the whole frame, KVM
-        // clears nothing; guests that share the frame with other data keep it.
+        // The first mapping gives a fresh shared_info: events neither pending nor masked, as on a new
+        // Xen domain. A later mapping moves it, contents and all (pending bits, masks, vcpu_info),
+        // as Xen moves its page. Only the structure is written, not the rest of the frame: Xen
+        // replaces the whole frame, KVM writes nothing; guests that share the frame keep the rest.
         try (Arena a = Arena.ofConfined()) {
-            platform.memory().write(gpfn << 12, a.allocate(org.jxen.abi.SharedInfo.sizeof(w)));
+            MemorySegment content = a.allocate(org.jxen.abi.SharedInfo.sizeof(w));
+            if (sharedInfoGfn >= 0 && sharedInfoGfn != gpfn) {
+                var old = sharedInfo.lock();
+                if (old != null) {
+                    try {
+                        old.copyTo(0, content);
+                    } finally {
+                        sharedInfo.unlock();
+                    }
+                }
+            } else if (sharedInfoGfn == gpfn) {
+                platform.memory().read(gpfn << 12, content); // the same frame again: keep it as it is
+            }
+            platform.memory().write(gpfn << 12, content);
         }
         sharedInfo.activate(gpfn << 12, 4096);
         sharedInfoGfn = gpfn;
