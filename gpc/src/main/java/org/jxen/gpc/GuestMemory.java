@@ -466,6 +466,17 @@ public final class GuestMemory {
     }
 
     private long getUnaligned(long gpa, int n) {
+        MemoryMap m = map;
+        Memslot s = gpa >= 0 ? m.find(gpa) : null;
+        if (s != null && s.contains(gpa + n - 1)) {
+            MemorySegment h = hostSliceOrFault(s, gpa, n);
+            return switch (n) {
+                case 8 -> h.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+                case 4 -> h.get(ValueLayout.JAVA_INT_UNALIGNED, 0) & 0xffff_ffffL;
+                default -> h.get(ValueLayout.JAVA_SHORT_UNALIGNED, 0) & 0xffffL;
+            };
+        }
+        // across memslots (or not backed): piecewise through a small buffer
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment tmp = arena.allocate(8);
             if (readPartial(gpa, tmp.asSlice(0, n)) != n) {

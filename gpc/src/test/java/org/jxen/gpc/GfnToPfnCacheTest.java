@@ -1,6 +1,5 @@
 package org.jxen.gpc;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -219,9 +218,9 @@ class GfnToPfnCacheTest {
     }
 
     @Test
-    void invariant4InvalidationThatBeganAndEndedDuringTranslationForcesARetry() {
-        // An invalidation of an unrelated range still moves the sequence: a refresh that saw the old
-        // sequence may not publish. We observe it through the sequence number directly.
+    void invalidationSequenceAdvancesAtBeginAndEndEvenForAnUnrelatedRange() {
+        // What a refresh compares to detect an invalidation that began and ended while it translated
+        // (the retry itself is proven by the JCStress test RefreshVsInvalidation).
         long before = memory.invalidationSequence();
         memory.invalidateHostRange(other, 0, PAGE).close();
         assertEquals(before + 2, memory.invalidationSequence());
@@ -238,7 +237,6 @@ class GfnToPfnCacheTest {
                 MappedArea a = c.lock();
                 if (a != null) {
                     try {
-                        assertEquals(c.gpa() == a.gpa() ? a.gpa() : a.gpa(), a.gpa());
                         assertEquals(ram.address() + a.gpa(), a.segment().address(),
                                 "a published mapping always matches its own gpa");
                     } finally {
@@ -553,7 +551,5 @@ class GfnToPfnCacheTest {
         Thread.sleep(50);
         inv.close();
         assertNotNull(f.get(WAIT_MS, TimeUnit.MILLISECONDS));
-        byte[] none = new byte[0];
-        assertArrayEquals(none, none);
     }
 }
