@@ -35,6 +35,8 @@ public final class KvmRun {
     static final long INTERNAL_DATA = 40;
     static final long FAIL_ENTRY_REASON = 32;
     static final long SYSTEM_EVENT_TYPE = 32;
+    static final long MMIO_DATA = 40;
+    static final long MMIO_IS_WRITE = 52;
     static final long VALID_REGS = 288;
     static final long DIRTY_REGS = 296;
     static final long SYNC_REGS = 304;

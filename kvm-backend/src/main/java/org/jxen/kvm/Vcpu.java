@@ -212,7 +212,6 @@ public final class Vcpu {
         stopReason = reason;
         state = State.STOPPED;
         stopped.complete(reason);
-        vm.vcpuStopped(this);
     }
 
     /** Handles one exit; returns null to re-enter the guest, or why the vCPU stops. */
@@ -241,8 +240,8 @@ public final class Vcpu {
             }
             case KvmExit.KVM_EXIT_MMIO -> {
                 // no emulated MMIO devices: reads see all ones, writes are dropped
-                MemorySegment data = run.segment().asSlice(32 + 8, 8);
-                if (run.segment().get(ValueLayout.JAVA_BYTE, 32 + 20) == 0) {
+                MemorySegment data = run.segment().asSlice(KvmRun.MMIO_DATA, 8);
+                if (run.segment().get(ValueLayout.JAVA_BYTE, KvmRun.MMIO_IS_WRITE) == 0) {
                     data.fill((byte) 0xff);
                 }
                 return null;

@@ -198,10 +198,6 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    void vcpuStopped(Vcpu vcpu) {
-        // hook for the domain: nothing yet
-    }
-
     /** Starts every vCPU thread. */
     public void start() {
         for (Vcpu v : vcpus) {
@@ -216,14 +212,6 @@ public final class VirtualMachine implements AutoCloseable {
      */
     public boolean signalUpcall(int vcpuId, int vector) {
         return kvmVm.signalMsi(vcpuId, vector);
-    }
-
-    /**
-     * The global callback-vector path ({@code HVM_PARAM_CALLBACK_IRQ} of type vector): Xen delivers
-     * such an upcall to vCPU 0. From any thread; see {@link #signalUpcall}.
-     */
-    public boolean signalCallbackVector(int vector) {
-        return signalUpcall(0, vector);
     }
 
     /** vCPU thread: a guest {@code wrmsr} that the filter sent to userspace. */

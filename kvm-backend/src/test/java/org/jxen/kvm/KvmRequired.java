@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 import org.junit.jupiter.api.Assumptions;
 
 /** Skips a test loudly where /dev/kvm is missing; in CI (CI=true) that is a failure instead. */
-final class KvmRequired {
+public final class KvmRequired {
     private KvmRequired() {
     }
 
-    static void assumeKvm() {
+    public static void assumeKvm() {
         String cause = Kvm.unavailabilityCause();
         if (cause == null) {
             return;

@@ -13,8 +13,10 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jxen.gpc.HostMemory;
 import org.jxen.hypercalls.HypercallDispatcher;
+import org.jxen.hypercalls.XenDomain;
 import org.jxen.kvm.KvmRun;
 import org.jxen.kvm.KvmVcpu;
+import org.jxen.kvm.KvmXenPlatform;
 import org.jxen.kvm.PortHandler;
 import org.jxen.kvm.Sregs;
 import org.jxen.kvm.Vcpu;
@@ -57,8 +59,8 @@ public final class SelftestVm implements AutoCloseable {
     private final List<VirtualAllocator.Allocation> ucallSlots = new ArrayList<>();
     private final List<BlockingQueue<Ucall>> ucalls = new ArrayList<>();
     private final List<Semaphore> proceed = new ArrayList<>();
-    private final org.jxen.hypercalls.XenDomain domain;
-    private final org.jxen.kvm.KvmXenPlatform platform;
+    private final XenDomain domain;
+    private final KvmXenPlatform platform;
 
     /** Options of a test VM. */
     public static final class Options {
@@ -88,7 +90,7 @@ public final class SelftestVm implements AutoCloseable {
             return this;
         }
 
-        /** Serve hypercalls with jxen's Xen domain ({@link org.jxen.hypercalls.XenDomain}) on this VM. */
+        /** Serve hypercalls with jxen's Xen domain ({@link XenDomain}) on this VM. */
         public Options xenDomain() {
             this.xenDomain = true;
             return this;
@@ -136,9 +138,9 @@ public final class SelftestVm implements AutoCloseable {
             }
             vm.setPortHandler(UCALL_PORT, new UcallHandler());
             if (o.xenDomain) {
-                this.platform = new org.jxen.kvm.KvmXenPlatform(vm, o.console);
-                this.domain = new org.jxen.hypercalls.XenDomain(platform,
-                        org.jxen.hypercalls.XenDomain.Config.of(o.vcpus));
+                this.platform = new KvmXenPlatform(vm, o.console);
+                this.domain = new XenDomain(platform,
+                        XenDomain.Config.of(o.vcpus));
                 vm.setDispatcher(domain);
             } else {
                 this.platform = null;
@@ -202,12 +204,12 @@ public final class SelftestVm implements AutoCloseable {
     }
 
     /** The Xen domain serving this VM's hypercalls, or null when the options gave a plain dispatcher. */
-    public org.jxen.hypercalls.XenDomain domain() {
+    public XenDomain domain() {
         return domain;
     }
 
     /** The platform under {@link #domain()}, or null. */
-    public org.jxen.kvm.KvmXenPlatform platform() {
+    public KvmXenPlatform platform() {
         return platform;
     }
 

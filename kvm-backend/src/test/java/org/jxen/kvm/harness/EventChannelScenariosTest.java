@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jxen.guests.Guests;
-import org.jxen.kvm.KvmRequiredForHarness;
+import org.jxen.kvm.KvmRequired;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +15,7 @@ class EventChannelScenariosTest {
 
     @BeforeEach
     void kvm() {
-        KvmRequiredForHarness.assumeKvm();
+        KvmRequired.assumeKvm();
     }
 
     static void fromAnotherThread(Runnable r) throws Exception {

@@ -14,7 +14,7 @@ import org.jxen.abi.XenAbi;
 import org.jxen.abi.XenErrno;
 import org.jxen.guests.Guests;
 import org.jxen.hypercalls.HypercallDispatcher;
-import org.jxen.kvm.KvmRequiredForHarness;
+import org.jxen.kvm.KvmRequired;
 import org.jxen.kvm.PortHypercallPage;
 import org.jxen.kvm.XenCpuidLeaves;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,7 +27,7 @@ class GuestBasicsTest {
 
     @BeforeEach
     void kvm() {
-        KvmRequiredForHarness.assumeKvm();
+        KvmRequired.assumeKvm();
     }
 
     @Test

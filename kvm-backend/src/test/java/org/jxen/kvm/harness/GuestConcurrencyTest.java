@@ -10,7 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jxen.gpc.HostMemory;
 import org.jxen.guests.Guests;
-import org.jxen.kvm.KvmRequiredForHarness;
+import org.jxen.kvm.KvmRequired;
 import org.jxen.kvm.Vcpu;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,11 +20,11 @@ class GuestConcurrencyTest {
 
     @BeforeEach
     void kvm() {
-        KvmRequiredForHarness.assumeKvm();
+        KvmRequired.assumeKvm();
     }
 
     @Test
-    void upcallAndCallbackVectorFromAnotherHostThreadWakeAHaltedVcpu() throws Exception {
+    void upcallFromAnotherHostThreadWakesAHaltedVcpu() throws Exception {
         try (SelftestVm vm = SelftestVm.create(Guests.image("test-upcall"), SelftestVm.options())) {
             vm.start();
             Ucall setup = vm.awaitSync(0, 1);
@@ -36,11 +36,9 @@ class GuestConcurrencyTest {
             for (long i = 1; i <= wanted; i++) {
                 Thread.sleep(20); // let the guest reach `sti; hlt`
                 long[] sent = new long[1];
-                boolean viaCallback = i % 2 == 0; // alternate: per-vCPU upcall vector, global callback vector
                 CompletableFuture.runAsync(() -> {
                     sent[0] = System.nanoTime();
-                    boolean accepted = viaCallback ? vm.vm().signalCallbackVector(vector) : vm.vm().signalUpcall(0, vector);
-                    assertTrue(accepted, "the APIC accepted the interrupt");
+                    assertTrue(vm.vm().signalUpcall(0, vector), "the APIC accepted the interrupt");
                 }, r -> new Thread(r, "upcall-sender").start()).get(5, TimeUnit.SECONDS);
                 Ucall u = vm.awaitSync(0, 2);
                 latenciesNs.add(System.nanoTime() - sent[0]);
