@@ -31,7 +31,6 @@ public final class VcpuTimers {
     private long singleShotDeadline;
     private ScheduledFuture<?> periodic;
     private long periodNs;
-    private long periodicNext;
 
     VcpuTimers(XenDomain domain, int vcpu, ScheduledExecutorService scheduler) {
         this.domain = domain;
@@ -84,7 +83,6 @@ public final class VcpuTimers {
         }
         stopPeriodic();
         periodNs = period;
-        periodicNext = domain.systemTime() + period;
         periodic = scheduler.scheduleAtFixedRate(this::firePeriodic, period, period, TimeUnit.NANOSECONDS);
         return 0;
     }
@@ -135,9 +133,6 @@ public final class VcpuTimers {
     }
 
     private void firePeriodic() {
-        synchronized (this) {
-            periodicNext += periodNs;
-        }
         domain.raiseVirq(vcpu, Virq.TIMER);
     }
 }

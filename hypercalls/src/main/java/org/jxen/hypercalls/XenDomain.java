@@ -467,10 +467,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         // Xen domain. A later mapping moves it, contents and all (pending bits, masks, vcpu_info),
         // as Xen moves its page. Only the structure is written, not the rest of the frame: Xen
         // replaces the whole frame, KVM writes nothing; guests that share the frame keep the rest.
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment content = a.allocate(org.jxen.abi.SharedInfo.sizeof(w));
-            if (sharedInfoGfn >= 0 && sharedInfoGfn != gpfn) {
-                var old = sharedInfo.lock();
+        if (sharedInfoGfn != gpfn) { // mapping the same frame again leaves it as it is
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment content = a.allocate(org.jxen.abi.SharedInfo.sizeof(w));
+                var old = sharedInfoGfn >= 0 ? sharedInfo.lock() : null;
                 if (old != null) {
                     try {
                         old.copyTo(0, content);
@@ -478,10 +478,8 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                         sharedInfo.unlock();
                     }
                 }
-            } else if (sharedInfoGfn == gpfn) {
-                platform.memory().read(gpfn << 12, content); // the same frame again: keep it as it is
+                platform.memory().write(gpfn << 12, content);
             }
-            platform.memory().write(gpfn << 12, content);
         }
         sharedInfo.activate(gpfn << 12, 4096);
         sharedInfoGfn = gpfn;
