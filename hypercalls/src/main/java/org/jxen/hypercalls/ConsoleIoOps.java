@@ -6,11 +6,16 @@ import org.jxen.abi.XenErrno;
 import org.jxen.hypercalls.mm.GuestVirtualMemory;
 
 /**
- * {@code console_io}: the guest writes to (and reads from) the Xen console.
+ * {@code console_io}: the guest writes to and reads from the Xen console. The count is an
+ * {@code unsigned int}, so up to 4 GiB - 1: both directions copy through a 4 KiB buffer, never a
+ * host allocation of the guest's size. jxen's guest is its console domain, so both operations are
+ * allowed (Xen allows them to the console domain only).
  *
- * <p>Threads: {@link #handle} on vCPU threads, each with its own calls; state lives in the domain.
+ * <p>Threads: {@link #handle} on vCPU threads; each call uses its own 4 KiB buffer.
  */
 final class ConsoleIoOps {
+    static final int CHUNK = 4096;
+
     private final XenDomain domain;
     private final XenPlatform platform;
 
@@ -20,30 +25,46 @@ final class ConsoleIoOps {
     }
 
     long handle(GuestVirtualMemory g, XenVcpu v, HypercallRequest r) {
-        return consoleIo(g, (int) r.arg(0), r.arg(1), r.arg(2));
+        int cmd = (int) r.arg(0);
+        long count = r.arg(1) & 0xffffffffL;
+        long buffer = r.arg(2);
+        return switch (cmd) {
+            case ConsoleIo.WRITE -> write(g, count, buffer);
+            case ConsoleIo.READ -> read(g, count, buffer);
+            default -> -XenErrno.ENOSYS;
+        };
     }
 
-    private long consoleIo(GuestVirtualMemory g, int cmd, long count, long buffer) {
-        if (cmd == ConsoleIo.READ) {
-            return 0; // no console input yet
-        }
-        if (cmd != ConsoleIo.WRITE) {
-            return -XenErrno.ENOSYS;
-        }
-        if (count < 0 || count > Integer.MAX_VALUE) {
-            return -XenErrno.EINVAL;
-        }
-        byte[] chunk = new byte[(int) Math.min(count, 4096)];
-        long done = 0;
-        while (done < count) {
+    /** Copies {@code count} bytes to the console; 0 when all were written, as in Xen. */
+    private long write(GuestVirtualMemory g, long count, long buffer) {
+        byte[] chunk = new byte[(int) Math.min(count, CHUNK)];
+        for (long done = 0; done < count;) {
             int n = (int) Math.min(chunk.length, count - done);
-            MemorySegment dst = MemorySegment.ofArray(chunk).asSlice(0, n);
-            if (g.copyFromGuest(buffer + done, dst) != 0) {
+            if (g.copyFromGuest(buffer + done, MemorySegment.ofArray(chunk).asSlice(0, n)) != 0) {
                 return -XenErrno.EFAULT;
             }
             platform.consoleWrite(chunk, 0, n);
             done += n;
         }
-        return count;
+        return 0;
+    }
+
+    /** Copies up to {@code count} waiting input bytes to the guest; returns how many. */
+    private long read(GuestVirtualMemory g, long count, long buffer) {
+        ConsoleInput input = domain.consoleInput();
+        byte[] chunk = new byte[(int) Math.min(count, CHUNK)];
+        long done = 0;
+        while (done < count) {
+            int n = input.take(chunk, (int) Math.min(chunk.length, count - done));
+            if (n == 0) {
+                break;
+            }
+            if (g.copyToGuest(MemorySegment.ofArray(chunk).asSlice(0, n), buffer + done) != 0) {
+                input.untake(n); // not received: the bytes stay for the next read
+                return done > 0 ? done : -XenErrno.EFAULT;
+            }
+            done += n;
+        }
+        return done;
     }
 }

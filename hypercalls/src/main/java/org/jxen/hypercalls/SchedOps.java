@@ -6,7 +6,7 @@ import org.jxen.abi.XenErrno;
 import org.jxen.hypercalls.mm.GuestVirtualMemory;
 
 /**
- * {@code sched_op}: yield, block, poll and shutdown.
+ * {@code sched_op}: yield, block, poll, shutdown (and its code), remote_shutdown and the watchdogs.
  *
  * <p>Threads: {@link #handle} on vCPU threads, each with its own calls; state lives in the domain.
  */
@@ -30,9 +30,28 @@ final class SchedOps {
                 return 0;
             }
             case SchedOp.SHUTDOWN -> {
-                int reason = (int) g.readU32(arg);
-                platform.shutdown(v.id(), reason);
+                // struct sched_shutdown {unsigned int reason}: any value, kept as its low byte as in
+                // Xen; the host decides what poweroff, reboot, suspend, crash, watchdog and
+                // soft_reset mean for the VM
+                domain.shutdown(v.id(), (int) g.readU32(arg) & 0xff);
                 return 0;
+            }
+            case SchedOp.SHUTDOWN_CODE -> {
+                // the reason a later shutdown reports (Linux sets SHUTDOWN_crash before a crash kernel)
+                domain.setShutdownCode((int) g.readU32(arg) & 0xff);
+                return 0;
+            }
+            case SchedOp.REMOTE_SHUTDOWN -> {
+                // struct sched_remote_shutdown {domid_t domain_id; unsigned int reason}: shutting a
+                // domain down by id takes a privileged (control or device-model) domain; a guest
+                // naming itself is refused as Xen refuses it, any other id does not exist here
+                int domid = g.readU16(arg);
+                g.readU32(arg + 4);
+                return domid == domain.domid() ? -XenErrno.EPERM : -XenErrno.ESRCH;
+            }
+            case SchedOp.WATCHDOG -> {
+                // struct sched_watchdog {uint32_t id; uint32_t timeout (s)}
+                return domain.watchdogs().op((int) g.readU32(arg), g.readU32(arg + 4));
             }
             case SchedOp.BLOCK -> {
                 // block until an event is pending for this vCPU (as `sti; hlt` would)

@@ -42,7 +42,8 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final GfnToPfnCache sharedInfo;
     private final XenVcpu[] vcpus;
     private final EventChannels eventChannels;
-    private final long[] hvmParams = new long[HvmParam.HVM_NR_PARAMS];
+    /** Written by vCPU threads and the host, read by event senders on any thread. */
+    private final java.util.concurrent.atomic.AtomicLongArray hvmParams = new java.util.concurrent.atomic.AtomicLongArray(HvmParam.HVM_NR_PARAMS);
     private volatile WordSize wordSize = WordSize.BITS_64;
     private volatile long sharedInfoGfn = -1;
     private final ScheduledExecutorService scheduler;
@@ -58,6 +59,15 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final MemoryOps memoryOps;
     private final VcpuOps vcpuOps;
     private final SchedOps schedOps;
+    private final MulticallOps multicallOps;
+    private final ConsoleInput consoleInput = new ConsoleInput();
+    private final DomainWatchdogs watchdogs;
+    /** The toolstack's handle for the domain (a UUID), for XENVER_guest_handle. */
+    private volatile byte[] handle = uuidBytes(java.util.UUID.randomUUID());
+    /** SCHEDOP_shutdown_code's reason, or -1; a later shutdown reports it. */
+    private volatile int shutdownCode = -1;
+    /** The reason the domain shut down with, or -1 while it runs. */
+    private volatile int shutdownReason = -1;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
@@ -77,13 +87,15 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         for (int i = 0; i < timers.length; i++) {
             timers[i] = new VcpuTimers(this, i, scheduler);
         }
-        this.xenVersionOps = new XenVersionOps(this, platform);
+        this.xenVersionOps = new XenVersionOps(this);
         this.consoleIoOps = new ConsoleIoOps(this, platform);
         this.eventChannelOps = new EventChannelOps(this, platform);
         this.hvmOps = new HvmOps(this, platform);
         this.memoryOps = new MemoryOps(this, platform);
         this.vcpuOps = new VcpuOps(this, platform);
         this.schedOps = new SchedOps(this, platform);
+        this.multicallOps = new MulticallOps(this, config.vcpus());
+        this.watchdogs = new DomainWatchdogs(this, scheduler);
     }
 
     public int domid() {
@@ -136,12 +148,66 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     /** HVM parameter {@code index}, as the guest or the host set it. */
     public long hvmParam(int index) {
-        return hvmParams[index];
+        return hvmParams.get(index);
     }
 
     /** The host sets an HVM parameter (for example the XenStore page and port before boot). */
     public void setHvmParam(int index, long value) {
-        hvmParams[index] = value;
+        hvmParams.set(index, value);
+    }
+
+    /** The domain's handle (16 bytes, a UUID) as XENVER_guest_handle gives it; a copy. */
+    public byte[] handle() {
+        return handle.clone();
+    }
+
+    /** The toolstack names the domain (before or while it runs). */
+    public void setHandle(java.util.UUID uuid) {
+        this.handle = uuidBytes(uuid);
+    }
+
+    private static byte[] uuidBytes(java.util.UUID u) {
+        return java.nio.ByteBuffer.allocate(16).putLong(u.getMostSignificantBits())
+                .putLong(u.getLeastSignificantBits()).array();
+    }
+
+    /**
+     * Input for the guest's {@code CONSOLEIO_read}: the host offers bytes (and learns how many fit),
+     * then {@link #consoleInputArrived()} tells the guest.
+     */
+    public ConsoleInput consoleInput() {
+        return consoleInput;
+    }
+
+    /** Raises VIRQ_CONSOLE on vCPU 0 (where Xen sends it) if the guest bound it; from any thread. */
+    public void consoleInputArrived() {
+        raiseVirq(0, org.jxen.abi.Virq.CONSOLE);
+    }
+
+    DomainWatchdogs watchdogs() {
+        return watchdogs;
+    }
+
+    void setShutdownCode(int code) {
+        this.shutdownCode = code;
+    }
+
+    /**
+     * The domain shuts down: with the SCHEDOP_shutdown_code reason if the guest set one, else
+     * {@code reason}. Timers and watchdogs stop; the platform stops the vCPUs. {@code vcpuId} is the
+     * caller's vCPU, or -1 for the host (a watchdog).
+     */
+    void shutdown(int vcpuId, int reason) {
+        int code = shutdownCode;
+        int r = code >= 0 ? code : reason;
+        shutdownReason = r;
+        watchdogs.cancelAll();
+        platform.shutdown(vcpuId, r);
+    }
+
+    /** The {@code SHUTDOWN_*} reason the domain shut down with, or -1 while it runs. */
+    public int shutdownReason() {
+        return shutdownReason;
     }
 
     /** Makes {@code port} pending in the guest; from any thread (host backends, timers). */
@@ -163,7 +229,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         XenVcpu v = vcpus[vcpuId];
         int vector = v.upcallVector();
         if (vector == 0) {
-            long cb = hvmParams[HvmParam.CALLBACK_IRQ];
+            long cb = hvmParams.get(HvmParam.CALLBACK_IRQ);
             if ((cb >>> HvmParam.CALLBACK_TYPE_SHIFT) == HvmParam.CALLBACK_TYPE_VECTOR) {
                 vector = (int) (cb & 0xff);
             }
@@ -229,6 +295,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     @Override
     public void close() {
+        watchdogs.cancelAll();
         scheduler.shutdownNow();
         sharedInfo.deactivate();
     }
@@ -242,7 +309,14 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             return -XenErrno.EINVAL;
         }
         wordSize = r.wordSize();
-        GuestVirtualMemory g = v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId()));
+        return call(v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId())), v, r);
+    }
+
+    /**
+     * One hypercall with its guest pointers already bound to the caller's page tables; also each
+     * entry of a multicall. A bad pointer is {@code -EFAULT}.
+     */
+    long call(GuestVirtualMemory g, XenVcpu v, HypercallRequest r) {
         try {
             return switch (r.number()) {
                 case Hypercall.XEN_VERSION -> xenVersionOps.handle(g, v, r);
@@ -254,6 +328,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                 case Hypercall.SCHED_OP -> schedOps.handle(g, v, r);
                 case Hypercall.SET_TIMER_OP -> timers[v.id()].setTimerOp(r.wordSize() == WordSize.BITS_64 ? r.arg(0)
                         : (r.arg(0) & 0xffffffffL) | (r.arg(1) << 32)); // 32-bit: low half in ebx, high in ecx
+                case Hypercall.MULTICALL -> multicallOps.handle(g, v, r);
                 default -> -XenErrno.ENOSYS;
             };
         } catch (GuestPointerFault | GuestMemoryFault e) {

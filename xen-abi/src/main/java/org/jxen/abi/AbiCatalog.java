@@ -31,6 +31,7 @@ public final class AbiCatalog {
             entry("vcpu_set_singleshot_timer", "struct vcpu_set_singleshot_timer", "xen/vcpu.h", VcpuSetSingleshotTimer::layout),
             entry("vcpu_set_periodic_timer", "struct vcpu_set_periodic_timer", "xen/vcpu.h", VcpuSetPeriodicTimer::layout),
             entry("sched_poll", "struct sched_poll", "xen/sched.h", SchedPoll::layout),
+            entry("multicall_entry", "struct multicall_entry", "xen/xen.h", MulticallEntry::layout),
             entry("sched_shutdown", "struct sched_shutdown", "xen/sched.h", SchedShutdown::layout),
             entry("evtchn_send", "struct evtchn_send", "xen/event_channel.h", EvtchnPort::layout),
             entry("evtchn_close", "struct evtchn_close", "xen/event_channel.h", EvtchnPort::layout),

@@ -52,6 +52,7 @@ public final class XenErrno {
     /** Hypervisor-internal (guarded by {@code __XEN__}): "restart this hypercall", never returned to a guest. */
     public static final int ERESTART = 85;
     public static final int EOPNOTSUPP = 95;
+    public static final int ENOBUFS = 105;
     public static final int EISCONN = 106;
     public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
@@ -98,6 +99,7 @@ public final class XenErrno {
             case ENOSYS -> "ENOSYS";
             case ENOTEMPTY -> "ENOTEMPTY";
             case ENODATA -> "ENODATA";
+            case ENOBUFS -> "ENOBUFS";
             case ETIME -> "ETIME";
             case EBADMSG -> "EBADMSG";
             case EOVERFLOW -> "EOVERFLOW";

@@ -96,6 +96,11 @@ class AccessorRoundTripTest {
         l.add(c("vcpu_set_singleshot_timer.flags", 12, 8, 4, (s, v) -> VcpuSetSingleshotTimer.setFlags(s, (int) v), VcpuSetSingleshotTimer::flags));
         l.add(c("vcpu_set_periodic_timer.period_ns", 8, 0, 8, VcpuSetPeriodicTimer::setPeriodNs, VcpuSetPeriodicTimer::periodNs));
         // sched
+        l.add(c("multicall_entry64.op", 64, 0, 8, (s, v) -> MulticallEntry.setOp(s, B64, v), s -> MulticallEntry.op(s, B64)));
+        l.add(c("multicall_entry64.result", 64, 8, 8, (s, v) -> MulticallEntry.setResult(s, B64, v), s -> MulticallEntry.result(s, B64)));
+        l.add(c("multicall_entry64.args[5]", 64, 56, 8, (s, v) -> MulticallEntry.setArg(s, B64, 5, v), s -> MulticallEntry.arg(s, B64, 5)));
+        l.add(c("multicall_entry32.op", 32, 0, 4, (s, v) -> MulticallEntry.setOp(s, B32, v), s -> MulticallEntry.op(s, B32)));
+        l.add(c("multicall_entry32.args[5]", 32, 28, 4, (s, v) -> MulticallEntry.setArg(s, B32, 5, v), s -> MulticallEntry.arg(s, B32, 5)));
         l.add(c("sched_poll64.ports", 24, 0, 8, (s, v) -> SchedPoll.setPorts(s, B64, v), s -> SchedPoll.ports(s, B64)));
         l.add(c("sched_poll64.nr_ports", 24, 8, 4, (s, v) -> SchedPoll.setNrPorts(s, B64, (int) v), s -> SchedPoll.nrPorts(s, B64)));
         l.add(c("sched_poll64.timeout", 24, 16, 8, (s, v) -> SchedPoll.setTimeout(s, B64, v), s -> SchedPoll.timeout(s, B64)));

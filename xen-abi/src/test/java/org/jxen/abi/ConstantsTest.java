@@ -86,6 +86,26 @@ class ConstantsTest {
             HypercallPage.OP_RET 0xc3
             HypercallPage.OP_INT3 0xcc
 
+            XenFeature.WRITABLE_PAGE_TABLES 0
+            XenFeature.WRITABLE_DESCRIPTOR_TABLES 1
+            XenFeature.AUTO_TRANSLATED_PHYSMAP 2
+            XenFeature.SUPERVISOR_MODE_KERNEL 3
+            XenFeature.PAE_PGDIR_ABOVE_4GB 4
+            XenFeature.MMU_PT_UPDATE_PRESERVE_AD 5
+            XenFeature.HIGHMEM_ASSIST 6
+            XenFeature.GNTTAB_MAP_AVAIL_BITS 7
+            XenFeature.HVM_CALLBACK_VECTOR 8
+            XenFeature.HVM_SAFE_PVCLOCK 9
+            XenFeature.HVM_PIRQS 10
+            XenFeature.DOM0 11
+            XenFeature.GRANT_MAP_IDENTITY 12
+            XenFeature.MEMORY_OP_VNODE_SUPPORTED 13
+            XenFeature.ARM_SMCCC_SUPPORTED 14
+            XenFeature.LINUX_RSDP_UNRESTRICTED 15
+            XenFeature.NOT_DIRECT_MAPPED 16
+            XenFeature.DIRECT_MAPPED 17
+            XenFeature.NR_SUBMAPS 1
+
             ConsoleIo.WRITE 0
             ConsoleIo.READ 1
 
@@ -253,6 +273,7 @@ class ConstantsTest {
             XenErrno.EILSEQ 84
             XenErrno.ERESTART 85
             XenErrno.EOPNOTSUPP 95
+            XenErrno.ENOBUFS 105
             XenErrno.EISCONN 106
             XenErrno.ENOTCONN 107
             XenErrno.ETIMEDOUT 110
@@ -324,7 +345,7 @@ class ConstantsTest {
 
     /** Classes whose every public static final int/long must appear in {@link #PINS}. */
     private static final List<Class<?>> CONSTANT_CLASSES = List.of(
-            Hypercall.class, HypercallPage.class, ConsoleIo.class, XenVersion.class, SchedOp.class,
+            Hypercall.class, HypercallPage.class, ConsoleIo.class, XenVersion.class, XenFeature.class, SchedOp.class,
             ShutdownReason.class, VcpuOp.class, Runstate.class, EvtchnOp.class, EvtchnStatus.class,
             Virq.class, Evtchn.class, XenMem.class, XenMapSpace.class, HvmOp.class, HvmParam.class,
             GnttabOp.class, XenErrno.class, XenStoreOp.class, XsdSockmsg.class, XenstoreDomainInterface.class,

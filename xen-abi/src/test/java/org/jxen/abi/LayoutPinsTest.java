@@ -102,6 +102,13 @@ class LayoutPinsTest {
             sched_poll 32 nr_ports 4
             sched_poll 32 timeout 8
             sched_poll 32 sizeof 16
+            multicall_entry both op 0
+            multicall_entry 64 result 8
+            multicall_entry 64 args 16
+            multicall_entry 64 sizeof 64
+            multicall_entry 32 result 4
+            multicall_entry 32 args 8
+            multicall_entry 32 sizeof 32
 
             sched_shutdown both reason 0
             sched_shutdown both sizeof 4

@@ -181,11 +181,15 @@ class XenHeaderCrossCheckTest {
             new Rule(XsdSockmsg.class, "XENSTORE_", false),
             new Rule(XenstoreDomainInterface.class, "XENSTORE_", false),
             new Rule(XenAbi.class, "", false),
-            new Rule(HypercallPage.class, "", false));
+            new Rule(HypercallPage.class, "", false),
+            new Rule(XenFeature.class, "XENFEAT_", true));
 
     /** Java constant (Class.FIELD) to C expression where the rule does not fit; "" = no C name. */
     private static final Map<String, String> OVERRIDES = Map.ofEntries(
             Map.entry("XenVersion.EXTRAVERSION_LEN", "sizeof(xen_extraversion_t)"),
+            Map.entry("XenFeature.ARM_SMCCC_SUPPORTED", "XENFEAT_ARM_SMCCC_supported"),
+            Map.entry("XenFeature.NR_SUBMAPS", "XENFEAT_NR_SUBMAPS"),
+            Map.entry("XenFeature.GRANT_MAP_IDENTITY", ""), // defined only for Arm builds of the header
             Map.entry("XenVersion.COMPILE_INFO_LEN", "sizeof(xen_compile_info_t)"),
             Map.entry("XenVersion.CAPABILITIES_LEN", "XEN_CAPABILITIES_INFO_LEN"),
             Map.entry("XenVersion.CHANGESET_LEN", "sizeof(xen_changeset_info_t)"),
