@@ -1,6 +1,7 @@
 package org.jxen.hypercalls;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.IntConsumer;
 import org.jxen.abi.Evtchn;
 import org.jxen.abi.EvtchnStatus;
 import org.jxen.abi.SharedInfo;
@@ -36,6 +37,8 @@ public final class EventChannels {
         volatile int remoteDomain;
         volatile int remotePort;
         volatile int virq;
+        /** The host backend at the remote end of an interdomain port ({@link #bindBackend}), or null. */
+        volatile IntConsumer backend;
     }
 
     private final XenDomain domain;
@@ -114,6 +117,34 @@ public final class EventChannels {
         Port remote = ports[remotePort];
         remote.remotePort = p;
         remote.kind = Kind.INTERDOMAIN;
+        return p;
+    }
+
+    /**
+     * A host backend in domain {@code backendDomid} (0 for the host's own backends: the console, the
+     * XenStore) takes the remote end of a new interdomain port of this guest, as Xen's toolstack and
+     * backend do in two steps ({@code EVTCHNOP_alloc_unbound} in the guest for the backend's domain,
+     * then the backend's {@code EVTCHNOP_bind_interdomain}). Returns the guest port, for the host to
+     * hand to the guest (an HVM parameter). The guest's {@code EVTCHNOP_send} on it calls
+     * {@code onGuestSend} with the port, on the vCPU thread inside the hypercall; the host notifies
+     * the guest with {@link #raise(int)}. {@code EVTCHNOP_status} reports the port as interdomain to
+     * {@code backendDomid}. Returns -EINVAL for a bad domid, -ENOSPC when every port is in use.
+     */
+    public synchronized int bindBackend(int backendDomid, IntConsumer onGuestSend) {
+        if (backendDomid < 0 || backendDomid >= Evtchn.DOMID_SELF || backendDomid == domain.domid()
+                || onGuestSend == null) {
+            return -XenErrno.EINVAL;
+        }
+        int p = allocate();
+        if (p < 0) {
+            return p;
+        }
+        Port port = ports[p];
+        port.remoteDomain = backendDomid;
+        port.remotePort = p; // the backend's port number: jxen's backends number theirs as the guest's
+        port.notifyVcpu = 0;
+        port.backend = onGuestSend;
+        port.kind = Kind.INTERDOMAIN;
         return p;
     }
 
@@ -197,6 +228,7 @@ public final class EventChannels {
             default -> {
             }
         }
+        p.backend = null;
         p.kind = Kind.FREE;
         return 0;
     }
@@ -249,7 +281,12 @@ public final class EventChannels {
         Port p = ports[port];
         switch (p.kind) {
             case INTERDOMAIN -> {
-                raise(p.remotePort);
+                IntConsumer backend = p.backend;
+                if (backend != null) {
+                    backend.accept(port); // the remote end is a host backend
+                } else {
+                    raise(p.remotePort);
+                }
                 return 0;
             }
             case IPI -> {
