@@ -9,8 +9,10 @@
  * loader's state (lgdt of our own GDT, flat segment loads, rep stos, cr/msr
  * writes of architecturally valid values).
  *
- * Steps: own GDT, stack, clear .bss, page tables (identity map of 0..1 GiB in
- * 2 MiB pages, the same 1 GiB again at 0xffffffff80000000), an optional
+ * Steps: own GDT, stack, clear .bss, page tables (identity map of 0..4 GiB in
+ * 2 MiB pages, so that pages the host places below 4 GiB outside RAM, such as
+ * the console and XenStore pages, are reachable at their gpa; the first 1 GiB
+ * again at 0xffffffff80000000), an optional
  * 32-bit hook (boot32_hook, weak), PAE, EFER.LME, paging, far jump to 64-bit
  * code, jump to the high mapping, runtime setup, kernel_main(start_info_pa).
  */
@@ -43,10 +45,10 @@ pvh_start32:
     xorl %eax, %eax
     rep stosl
 
-    /* page directory: 512 x 2 MiB, present | writable | large */
+    /* four page directories: 2048 x 2 MiB, present | writable | large */
     movl $(pvh_pd - KVA), %edi
     movl $0x83, %eax
-    movl $512, %ecx
+    movl $2048, %ecx
 2:  movl %eax, (%edi)
     movl $0, 4(%edi)
     addl $0x200000, %eax
@@ -54,8 +56,14 @@ pvh_start32:
     decl %ecx
     jnz 2b
     movl $(pvh_pd - KVA + 3), %eax
-    movl %eax, (pvh_pdpt_low - KVA)            /* 0 .. 1 GiB identity */
+    movl %eax, (pvh_pdpt_low - KVA)            /* 0 .. 4 GiB identity */
     movl %eax, (pvh_pdpt_high - KVA + 510 * 8) /* 0xffffffff80000000 -> 0 */
+    addl $4096, %eax
+    movl %eax, (pvh_pdpt_low - KVA + 8)
+    addl $4096, %eax
+    movl %eax, (pvh_pdpt_low - KVA + 16)
+    addl $4096, %eax
+    movl %eax, (pvh_pdpt_low - KVA + 24)
     movl $(pvh_pdpt_low - KVA + 3), %eax
     movl %eax, (pvh_pml4 - KVA)
     movl $(pvh_pdpt_high - KVA + 3), %eax
@@ -127,7 +135,7 @@ pvh_start64:
 pvh_pml4:      .skip 4096
 pvh_pdpt_low:  .skip 4096
 pvh_pdpt_high: .skip 4096
-pvh_pd:        .skip 4096
+pvh_pd:        .skip 4 * 4096
 boot_stack:    .skip 16384
 boot_stack_top:
 

@@ -105,6 +105,9 @@ enum {
 #define HVM_PARAM_CALLBACK_IRQ 0
 #define HVM_PARAM_STORE_PFN    1
 #define HVM_PARAM_STORE_EVTCHN 2
+#define HVM_PARAM_CONSOLE_PFN    17
+#define HVM_PARAM_CONSOLE_EVTCHN 18
+#define HVMOP_get_time 10
 #define HVM_PARAM_CALLBACK_TYPE_VECTOR 2ull /* in bits 63:56 of CALLBACK_IRQ */
 
 /* Xen errno values (hypercalls return them negated) */
@@ -270,6 +273,54 @@ struct xen_hvm_evtchn_upcall_vector {
     uint8_t  pad[3];
 };
 
+struct xen_hvm_get_time {
+    uint64_t now; /* Xen system time in ns */
+};
+
+/* The PV console page (io/console.h): guest produces out[], host produces in[]. */
+#define XENCONS_IN_SIZE  1024
+#define XENCONS_OUT_SIZE 2048
+struct xencons_interface {
+    char in[XENCONS_IN_SIZE];
+    char out[XENCONS_OUT_SIZE];
+    uint32_t in_cons, in_prod;
+    uint32_t out_cons, out_prod;
+};
+
+/* The XenStore page (io/xs_wire.h): guest produces req[], host produces rsp[]. */
+#define XENSTORE_RING_SIZE 1024
+#define XENSTORE_PAYLOAD_MAX 4096
+struct xenstore_domain_interface {
+    char req[XENSTORE_RING_SIZE];
+    char rsp[XENSTORE_RING_SIZE];
+    uint32_t req_cons, req_prod;
+    uint32_t rsp_cons, rsp_prod;
+    uint32_t server_features;
+    uint32_t connection;
+    uint32_t error;
+};
+
+enum xsd_sockmsg_type {
+    XS_DIRECTORY = 1,
+    XS_READ = 2,
+    XS_WATCH = 4,
+    XS_TRANSACTION_START = 6,
+    XS_TRANSACTION_END = 7,
+    XS_GET_DOMAIN_PATH = 10,
+    XS_WRITE = 11,
+    XS_MKDIR = 12,
+    XS_RM = 13,
+    XS_WATCH_EVENT = 15,
+    XS_ERROR = 16,
+};
+
+struct xsd_sockmsg {
+    uint32_t type;
+    uint32_t req_id;
+    uint32_t tx_id;
+    uint32_t len; /* payload bytes that follow */
+};
+
 #define XEN_PIN_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size")
 #define XEN_PIN_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), #t "." #f)
 
@@ -306,5 +357,16 @@ XEN_PIN_OFF(xen_add_to_physmap, gpfn, 16);
 XEN_PIN_SIZE(xen_hvm_param, 16);
 XEN_PIN_OFF(xen_hvm_param, value, 8);
 XEN_PIN_SIZE(xen_hvm_evtchn_upcall_vector, 8);
+XEN_PIN_SIZE(xen_hvm_get_time, 8);
+XEN_PIN_SIZE(xencons_interface, 3088);
+XEN_PIN_OFF(xencons_interface, out, 1024);
+XEN_PIN_OFF(xencons_interface, in_cons, 3072);
+XEN_PIN_OFF(xencons_interface, out_prod, 3084);
+XEN_PIN_SIZE(xenstore_domain_interface, 2076);
+XEN_PIN_OFF(xenstore_domain_interface, rsp, 1024);
+XEN_PIN_OFF(xenstore_domain_interface, req_cons, 2048);
+XEN_PIN_OFF(xenstore_domain_interface, rsp_prod, 2060);
+XEN_PIN_OFF(xenstore_domain_interface, error, 2072);
+XEN_PIN_SIZE(xsd_sockmsg, 16);
 
 #endif

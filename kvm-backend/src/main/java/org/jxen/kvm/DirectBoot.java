@@ -28,9 +28,22 @@ public final class DirectBoot {
     }
 
     public static Booted boot(VirtualMachine vm, ElfImage image, String cmdline) throws ElfLoadException {
+        return boot(vm, image, cmdline, List.of());
+    }
+
+    /**
+     * As {@link #boot(VirtualMachine, ElfImage, String)}, with guest-physical ranges outside RAM that
+     * the kernel must leave alone ({@link SpecialPages}): they are listed as reserved in the memory
+     * map, and a memslot inside one of them is not listed as RAM.
+     */
+    public static Booted boot(VirtualMachine vm, ElfImage image, String cmdline, List<HvmStartInfo.MemmapEntry> reserved)
+            throws ElfLoadException {
         LoadedKernel k = ElfLoader.load(image, vm.memory());
         List<HvmStartInfo.MemmapEntry> memmap = new ArrayList<>();
         for (Memslot s : vm.memory().currentMap().slots()) {
+            if (reserved.stream().anyMatch(r -> s.gpa() >= r.addr() && s.gpa() + s.size() <= r.addr() + r.size())) {
+                continue;
+            }
             if (s.gpa() == 0 && s.size() > 0x100000) {
                 memmap.add(new HvmStartInfo.MemmapEntry(0, 0x9f000, HvmStartInfo.MEMMAP_TYPE_RAM));
                 memmap.add(new HvmStartInfo.MemmapEntry(0x9f000, 0x100000 - 0x9f000, HvmStartInfo.MEMMAP_TYPE_RESERVED));
@@ -39,6 +52,8 @@ public final class DirectBoot {
                 memmap.add(new HvmStartInfo.MemmapEntry(s.gpa(), s.size(), HvmStartInfo.MEMMAP_TYPE_RAM));
             }
         }
+        memmap.addAll(reserved);
+        memmap.sort(java.util.Comparator.comparingLong(HvmStartInfo.MemmapEntry::addr));
         long startInfo = k.physicalEndAlignedTo(4096);
         long needed = HvmStartInfo.size(cmdline, memmap);
         if (!vm.memory().isBacked(startInfo, needed) || startInfo + needed > (1L << 32)) {

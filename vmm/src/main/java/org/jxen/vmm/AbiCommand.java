@@ -15,10 +15,15 @@ import picocli.CommandLine.Command;
 @Command(name = "abi", mixinStandardHelpOptions = true,
         description = "Print the Xen ABI version and the sizes of the structures shared with guests.")
 final class AbiCommand implements Callable<Integer> {
+    private final PrintStream out;
+
+    AbiCommand(PrintStream out) {
+        this.out = out;
+    }
 
     @Override
     public Integer call() {
-        print(System.out);
+        print(out);
         return 0;
     }
 

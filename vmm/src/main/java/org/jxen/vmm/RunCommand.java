@@ -1,35 +1,196 @@
 package org.jxen.vmm;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.jxen.abi.XenAbi;
+import org.jxen.guests.Guests;
+import org.jxen.hypercalls.console.ConsoleSink;
+import org.jxen.kvm.boot.ElfFormatException;
+import org.jxen.kvm.boot.ElfImage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code jxen run}: boots a guest. Runs on the main thread only.
- *
- * <p>This build does not boot guests from the command line yet (the Xen domain comes next): it prints
- * the Xen ABI table it already implements and says so, with a non-zero status when a kernel was
- * named, since that request cannot be honoured.
+ * {@code jxen run}: boots a Xen-aware ELF kernel, or the demo guest built into the jar, by the Xen
+ * HVM direct-boot convention (PVH: {@code XEN_ELFNOTE_PHYS32_ENTRY}, {@code hvm_start_info} in
+ * EBX), serves its hypercalls with jxen's Xen domain on KVM, shows its console on standard output
+ * and exits with a status that follows the guest's shutdown reason ({@link ExitStatus}). Runs on
+ * the main thread only.
  */
-@Command(name = "run", mixinStandardHelpOptions = true,
-        description = "Boot a Xen-aware ELF kernel, or the demo guest built into the jar.")
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Boot a Xen-aware ELF kernel (Xen HVM direct boot, PVH), or the demo guest built into the jar.",
+        footer = {"", "Exit status: 0 the guest powered off; 1 jxen could not run it; 2 bad command line;",
+            "3 the guest stopped without shutting down; 11 reboot, 12 suspend, 13 crash, 14 watchdog,",
+            "15 soft_reset, 19 another shutdown reason; 130 interrupted (Ctrl-C)."})
 final class RunCommand implements Callable<Integer> {
+    /** The guest built into the jar that {@code jxen run} boots without a kernel. */
+    static final String DEMO_GUEST = "demo";
 
-    @Parameters(arity = "0..1", paramLabel = "kernel.elf", description = "a Xen-aware ELF kernel; none boots the demo guest")
+    /** The levels {@code --log-level} accepts (slf4j-simple's names). */
+    enum LogLevel {
+        error, warn, info, debug, trace, off
+    }
+
+    private final Main.Io io;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "64M", converter = MemorySize.class,
+            description = "guest RAM, with a K, M or G suffix (default: ${DEFAULT-VALUE})")
+    long memory;
+
+    @Option(names = "--vcpus", paramLabel = "N", defaultValue = "1", description = "vCPUs, 1 to 255 (default: ${DEFAULT-VALUE})")
+    int vcpus;
+
+    @Option(names = "--xen-version", paramLabel = "MAJOR.MINOR", converter = XenVersionOption.Converter.class,
+            description = "the Xen version the guest is told, in CPUID and XENVER_version (default: 4.17)")
+    XenVersionOption xenVersion;
+
+    @Option(names = "--cmdline", paramLabel = "TEXT", defaultValue = "",
+            description = "the kernel command line, in hvm_start_info (Linux: \"console=hvc0 earlyprintk=xen\")")
+    String cmdline;
+
+    @Option(names = "--xenstore-socket", paramLabel = "PATH",
+            description = "serve the XenStore on this Unix socket, for Xen's tools (xenstore-ls, ...)")
+    Path xenstoreSocket;
+
+    @Option(names = "--monitor", paramLabel = "HOST:PORT", description = "serve metrics and the VM's state over HTTP")
+    String monitor;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "warn",
+            description = "jxen's own log on standard error: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    LogLevel logLevel;
+
+    @Parameters(arity = "0..1", paramLabel = "kernel.elf",
+            description = "a Xen-aware ELF kernel with a PVH entry; none boots the demo guest")
     Path kernel;
 
+    RunCommand(Main.Io io) {
+        this.io = io;
+    }
+
     @Override
-    public Integer call() {
-        AbiCommand.print(System.out);
-        System.out.println();
-        if (kernel != null) {
-            System.err.println("jxen: cannot boot " + kernel + ": no guest support yet (this build has the Xen ABI,"
-                    + " the gfn-to-pfn cache and the KVM backend; the Xen domain's hypercalls come next)");
-            return 2;
+    public Integer call() throws Exception {
+        // before any logger exists: slf4j-simple reads its level once
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel.name());
+        if (vcpus < 1 || vcpus > 255) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--vcpus': " + vcpus
+                    + " is not 1 to 255");
         }
-        System.out.println("jxen: no guest support yet: this build has the Xen ABI, the gfn-to-pfn cache and the KVM"
-                + " backend (its tests boot real guests); the Xen domain's hypercalls and the demo guest come next.");
-        return 0;
+        if (xenstoreSocket != null) {
+            return fail(ExitStatus.CANNOT_RUN, "--xenstore-socket: XenStore not available in this build");
+        }
+        if (monitor != null) {
+            return fail(ExitStatus.CANNOT_RUN, "--monitor: the monitor is not available in this build");
+        }
+        XenVersionOption xen = xenVersion != null ? xenVersion
+                : new XenVersionOption(XenAbi.XEN_VERSION_MAJOR, XenAbi.XEN_VERSION_MINOR);
+        try {
+            ElfImage image = readKernel();
+            String cause = io.kvmUnavailability().get();
+            if (cause != null) {
+                return fail(ExitStatus.CANNOT_RUN, "KVM is not usable: " + cause);
+            }
+            return run(image, new GuestRun.Settings(memory, vcpus, xen.major(), xen.minor(), cmdline));
+        } catch (CannotRunException e) {
+            return fail(ExitStatus.CANNOT_RUN, e.getMessage());
+        }
+    }
+
+    private String kernelName() {
+        return kernel == null ? "the demo guest" : kernel.toString();
+    }
+
+    /** The kernel, parsed and checked for a 32-bit PVH entry. */
+    private ElfImage readKernel() throws CannotRunException {
+        ElfImage image;
+        try {
+            if (kernel == null) {
+                image = ElfImage.parse(Guests.image(DEMO_GUEST));
+            } else {
+                if (Files.isDirectory(kernel)) {
+                    throw new CannotRunException(kernel + ": is a directory, not a kernel");
+                }
+                image = ElfImage.read(kernel);
+            }
+        } catch (NoSuchFileException e) {
+            throw new CannotRunException(kernel + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new CannotRunException(kernel + ": permission denied");
+        } catch (IOException e) {
+            throw new CannotRunException(kernelName() + ": cannot read it: " + Main.oneLine(e));
+        } catch (ElfFormatException e) {
+            throw new CannotRunException(kernelName() + " is not a bootable ELF kernel: " + e.getMessage());
+        }
+        if (image.elfClass() == ElfImage.ElfClass.ELF64 && image.phys32Entry().isEmpty()) {
+            throw new CannotRunException(String.format("%s has no XEN_ELFNOTE_PHYS32_ENTRY note: the entry of a 64-bit"
+                    + " ELF (0x%x) is 64-bit code, and jxen boots by the Xen HVM direct-boot (PVH) convention,"
+                    + " entering in 32-bit mode (a Linux kernel needs CONFIG_PVH=y)", kernelName(), image.entry()));
+        }
+        return image;
+    }
+
+    private int run(ElfImage image, GuestRun.Settings settings) throws CannotRunException {
+        ConsoleSink sink = new ConsoleSink(io.out());
+        try (GuestRun run = GuestRun.create(settings, sink)) {
+            Thread hook = io.stopOnSignal() ? stopOnSignal(run) : null;
+            try {
+                run.boot(image, settings.cmdline(), io.in());
+                GuestRun.Outcome o = run.awaitEnd();
+                int status = o.exitStatus();
+                if (o.interrupted()) {
+                    io.err().println("jxen: interrupted: the VM was stopped");
+                } else if (o.shutdownReason() < 0) {
+                    io.err().println("jxen: the guest stopped without shutting down: " + o.stopDetail());
+                } else if (status != ExitStatus.POWEROFF) {
+                    io.err().println("jxen: the guest shut down: " + reasonName(o.shutdownReason()));
+                }
+                return status;
+            } finally {
+                if (hook != null) {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(hook);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook is running: it waits for this close
+                    }
+                }
+            }
+        }
+    }
+
+    /** On Ctrl-C (SIGINT, SIGTERM): stop the VM, and let the main thread close it before the JVM halts. */
+    private static Thread stopOnSignal(GuestRun run) {
+        Thread hook = new Thread(() -> {
+            run.interrupt();
+            try {
+                run.awaitClosed(Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "jxen-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
+    }
+
+    /** "crash (SHUTDOWN_crash)", or "reason 7" for a reason Xen does not name. */
+    static String reasonName(int reason) {
+        String[] names = {"poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"};
+        return reason >= 0 && reason < names.length ? names[reason] + " (SHUTDOWN_" + names[reason] + ")"
+                : "reason " + reason;
+    }
+
+    private int fail(int status, String message) {
+        io.err().println("jxen: " + message);
+        return status;
     }
 }

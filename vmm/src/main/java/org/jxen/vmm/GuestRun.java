@@ -1,0 +1,219 @@
+package org.jxen.vmm;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.jxen.abi.HvmParam;
+import org.jxen.gpc.HostCallException;
+import org.jxen.hypercalls.XenDomain;
+import org.jxen.hypercalls.console.ConsoleRing;
+import org.jxen.hypercalls.console.ConsoleSink;
+import org.jxen.kvm.DirectBoot;
+import org.jxen.kvm.KvmXenPlatform;
+import org.jxen.kvm.SpecialPages;
+import org.jxen.kvm.Vcpu;
+import org.jxen.kvm.VirtualMachine;
+import org.jxen.kvm.boot.ElfImage;
+import org.jxen.kvm.boot.ElfLoadException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One run of a Xen-aware kernel: a KVM virtual machine served by jxen's Xen domain, the kernel
+ * booted by the Xen HVM direct-boot convention, its PV console on a ring in one of Xen's special
+ * pages, and all console output (the ring, {@code console_io}, debug ports 0xe9 and 0x12) on one
+ * {@link ConsoleSink}.
+ *
+ * <p>Before boot the host sets the HVM parameters the guest reads: {@code CONSOLE_PFN} (special
+ * page 7, gfn {@code 0xfefff}) and {@code CONSOLE_EVTCHN} (a port whose remote end is the host,
+ * dom0). {@code STORE_PFN} and {@code STORE_EVTCHN} stay 0 in this build: it has no XenStore core,
+ * so a guest learns there is no XenStore rather than waiting on a ring nobody serves (special page
+ * 4, gfn {@code 0xfeffc}, is kept for it).
+ *
+ * <p>Threads: {@link #boot}, {@link #awaitEnd} and {@link #close} from the controlling thread;
+ * {@link #interrupt()} from any thread (a shutdown hook on Ctrl-C).
+ */
+final class GuestRun implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GuestRun.class);
+    /** The guest's domain id: the first domain after dom0, as on Xen. */
+    static final int DOMID = 1;
+    /** How often the console ring is looked at without an event. */
+    static final long CONSOLE_POLL_MILLIS = 100;
+
+    /** What the run is made of. */
+    record Settings(long memoryBytes, int vcpus, int xenMajor, int xenMinor, String cmdline) {
+    }
+
+    /** How the run ended: the guest's {@code SHUTDOWN_*} reason or -1, and what stopped the vCPUs. */
+    record Outcome(int shutdownReason, String stopDetail, boolean interrupted) {
+        int exitStatus() {
+            if (interrupted) {
+                return ExitStatus.INTERRUPTED;
+            }
+            return shutdownReason >= 0 ? ExitStatus.ofShutdown(shutdownReason) : ExitStatus.STOPPED_WITHOUT_SHUTDOWN;
+        }
+    }
+
+    private final VirtualMachine vm;
+    private final XenDomain domain;
+    private final KvmXenPlatform platform;
+    private final SpecialPages specialPages;
+    private final ConsoleRing consoleRing;
+    private final int consolePort;
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private volatile boolean interrupted;
+    private volatile Thread inputPump;
+
+    private GuestRun(Settings s, ConsoleSink sink) throws CannotRunException {
+        VirtualMachine v;
+        try {
+            v = VirtualMachine.builder().name("jxen").memory(s.memoryBytes()).vcpus(s.vcpus())
+                    .xenVersion(s.xenMajor(), s.xenMinor()).console(sink.printStream()).build();
+        } catch (HostCallException e) {
+            throw new CannotRunException("cannot create the VM: " + e.getMessage(), e);
+        }
+        this.vm = v;
+        try {
+            this.platform = new KvmXenPlatform(vm, sink.printStream());
+            this.domain = new XenDomain(platform,
+                    new XenDomain.Config(DOMID, s.vcpus(), s.xenMajor(), s.xenMinor(), ".0-jxen"));
+            vm.setDispatcher(domain);
+            this.specialPages = SpecialPages.add(vm);
+            int[] port = new int[1];
+            this.consoleRing = new ConsoleRing(vm.memory(), specialPages.gpa(SpecialPages.CONSOLE), sink,
+                    () -> domain.raise(port[0]));
+            port[0] = domain.eventChannels().bindBackend(0, consoleRing::onGuestSend);
+            if (port[0] <= 0) {
+                throw new IllegalStateException("no event channel for the console: " + port[0]);
+            }
+            this.consolePort = port[0];
+            domain.setHvmParam(HvmParam.CONSOLE_PFN, specialPages.gfn(SpecialPages.CONSOLE));
+            domain.setHvmParam(HvmParam.CONSOLE_EVTCHN, consolePort);
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    /** Creates the VM and its Xen domain; nothing runs yet. */
+    static GuestRun create(Settings s, ConsoleSink sink) throws CannotRunException {
+        return new GuestRun(s, sink);
+    }
+
+    XenDomain domain() {
+        return domain;
+    }
+
+    VirtualMachine vm() {
+        return vm;
+    }
+
+    ConsoleRing consoleRing() {
+        return consoleRing;
+    }
+
+    int consolePort() {
+        return consolePort;
+    }
+
+    /**
+     * Loads {@code kernel} by the direct-boot convention (with {@code cmdline} in its
+     * {@code hvm_start_info}), starts the console and the vCPUs. {@code input}, when not null, is
+     * read on a daemon thread into the guest's console input ring.
+     */
+    void boot(ElfImage kernel, String cmdline, InputStream input) throws CannotRunException {
+        try {
+            DirectBoot.boot(vm, kernel, cmdline, List.of(specialPages.memmapEntry()));
+        } catch (ElfLoadException e) {
+            throw new CannotRunException("cannot load the kernel: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new CannotRunException("cannot boot the kernel: " + e.getMessage(), e);
+        }
+        consoleRing.startPolling(CONSOLE_POLL_MILLIS);
+        if (input != null) {
+            inputPump = Thread.ofPlatform().daemon(true).name("console-input").start(() -> pumpInput(input));
+        }
+        vm.start();
+    }
+
+    private void pumpInput(InputStream in) {
+        byte[] buf = new byte[1024];
+        try {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                if (!consoleRing.offerInputFully(buf, 0, n)) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("console input ended: {}", e.toString());
+        }
+    }
+
+    /**
+     * Waits until the guest shuts down or a vCPU stops (then stops the others), or
+     * {@link #interrupt()}; returns how it ended. The console ring is drained once more at the end.
+     */
+    Outcome awaitEnd() {
+        List<CompletableFuture<Vcpu.StopReason>> stops = new ArrayList<>();
+        for (Vcpu v : vm.vcpus()) {
+            stops.add(v.stopped());
+        }
+        Vcpu.StopReason first;
+        try {
+            first = (Vcpu.StopReason) CompletableFuture.anyOf(stops.toArray(CompletableFuture[]::new)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            interrupted = true;
+            first = null;
+        } catch (ExecutionException e) {
+            first = new Vcpu.StopReason(Vcpu.StopReason.Kind.ERROR, String.valueOf(e.getCause()));
+        }
+        if (!vm.stop(Duration.ofSeconds(5))) {
+            LOG.warn("a vCPU thread did not stop within 5 s");
+        }
+        consoleRing.service();
+        int reason = domain.shutdownReason();
+        String detail = first == null ? "interrupted" : first.kind() + ": " + first.detail();
+        for (Vcpu v : vm.vcpus()) {
+            Vcpu.StopReason r = v.stopReason();
+            if (r != null && r.kind() == Vcpu.StopReason.Kind.ERROR) {
+                detail = "vcpu " + v.id() + " " + r.kind() + ": " + r.detail();
+            }
+        }
+        return new Outcome(reason, detail, interrupted && reason < 0);
+    }
+
+    /** Stops the VM from any thread (Ctrl-C); {@link #awaitEnd()} then returns an interrupted outcome. */
+    void interrupt() {
+        interrupted = true;
+        vm.stop(Duration.ofSeconds(5));
+    }
+
+    /** Waits until {@link #close()} finished, up to {@code timeout}; for a shutdown hook. */
+    boolean awaitClosed(Duration timeout) throws InterruptedException {
+        return ended.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        try {
+            consoleRing.close();
+            Thread p = inputPump;
+            if (p != null) {
+                p.interrupt();
+            }
+            domain.close();
+            vm.close(); // throws, leaving memory mapped, if a vCPU thread did not end
+            specialPages.close();
+        } finally {
+            ended.countDown();
+        }
+    }
+}
