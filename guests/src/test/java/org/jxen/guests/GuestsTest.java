@@ -16,7 +16,7 @@ class GuestsTest {
 
     static final List<String> EXPECTED = List.of(
             "test-cpuid", "test-hypercall-page", "test-hypercall-args", "test-hypercall-enosys",
-            "test-upcall", "test-smp", "test-memslot", "pvh-hello", "test-pvh-hypercall");
+            "test-upcall", "test-smp", "test-memslot", "pvh-hello", "test-pvh-hypercall", "test-pvh-console", "demo");
 
     static List<String> expected() {
         return EXPECTED;
@@ -39,7 +39,7 @@ class GuestsTest {
         assertEquals(2, elf.getShort(16), name + ": ET_EXEC");
         assertEquals(62, elf.getShort(18), name + ": EM_X86_64");
         long entry = elf.getLong(24);
-        if (name.startsWith("pvh-") || name.startsWith("test-pvh-")) {
+        if (name.startsWith("pvh-") || name.startsWith("test-pvh-") || name.equals("demo")) {
             assertTrue(entry > 0 && entry < (1L << 32), name + ": 32-bit physical entry");
         } else {
             assertEquals(0xffffffff80000000L, entry, name + ": harness entry at the image start");

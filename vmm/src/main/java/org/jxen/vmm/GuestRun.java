@@ -21,6 +21,7 @@ import org.jxen.kvm.Vcpu;
 import org.jxen.kvm.VirtualMachine;
 import org.jxen.kvm.boot.ElfImage;
 import org.jxen.kvm.boot.ElfLoadException;
+import org.jxen.kvm.boot.VmcallRewrite;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -134,6 +135,13 @@ final class GuestRun implements AutoCloseable {
             throw new CannotRunException("cannot load the kernel: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
             throw new CannotRunException("cannot boot the kernel: " + e.getMessage(), e);
+        }
+        VmcallRewrite.Sites sites = VmcallRewrite.apply(kernel, vm.memory());
+        if (!sites.gpas().isEmpty()) {
+            LOG.info("the kernel makes hypercalls with vmcall/vmmcall, which cannot leave KVM here: rewrote them at {}"
+                    + " into jxen's doorbell", sites.gpas().stream().map(g -> "0x" + Long.toHexString(g)).toList());
+        } else if (sites.pairsFound() > 1) {
+            LOG.warn("{} candidate hypercall instruction pairs in the kernel: none rewritten", sites.pairsFound());
         }
         consoleRing.startPolling(CONSOLE_POLL_MILLIS);
         if (input != null) {
