@@ -118,6 +118,9 @@ final class RunCommand implements Callable<Integer> {
             if (kernel == null) {
                 image = ElfImage.parse(Guests.image(DEMO_GUEST));
             } else {
+                if (!Files.exists(kernel)) {
+                    throw new CannotRunException(kernel + ": no such file");
+                }
                 if (Files.isDirectory(kernel)) {
                     throw new CannotRunException(kernel + ": is a directory, not a kernel");
                 }

@@ -1,0 +1,53 @@
+package org.jxen.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** {@code jxen run} with no kernel boots the demo guest and shows its report; end to end under KVM. */
+class RunDemoTest {
+
+    @BeforeEach
+    void kvm() {
+        KvmRequired.assumeKvm();
+    }
+
+    @Test
+    void theDemoGuestReportsAndPowersOff() {
+        Jxen.Result r = Jxen.run("run");
+        assertEquals(0, r.status(), r.toString());
+        assertEquals("", r.err(), r.toString());
+        String out = r.out();
+        for (String line : new String[] {
+            "jxen demo guest: a Xen HVM direct-boot kernel",
+            "  xen: 4.17.0-jxen (CPUID leaf 0x40000000; XENVER_version 4.17)",
+            "  boot: hvm_start_info magic 0x336ec578 at ",
+            "  shared_info: gfn 0x",
+            "  vcpu_info: registered at gpa 0x",
+            "  events: upcall vector 0xf3, VIRQ_TIMER on port ",
+            "  timer: one-shot for +20 ms fired after ",
+            "  ipi: sent to vCPU 0, upcall taken",
+            "  runstate: state 0, running ",
+            "  xenstore: not available (the host offers no store page)",
+            "  console: this report came through the PV console ring (gfn 0xfefff, port 1)",
+            "demo: all checks passed"}) {
+            assertTrue(out.contains(line), "missing \"" + line + "\" in\n" + out);
+        }
+        assertTrue(out.endsWith("demo: all checks passed\n"), out);
+        assertTrue(!out.contains("FAILED"), out);
+    }
+
+    @Test
+    void theGuestSeesTheXenVersionTheCommandLineAndTheMemoryItWasGiven() {
+        Jxen.Result r = Jxen.run("run", "--xen-version", "4.13", "--memory", "16M", "--vcpus", "2", "--cmdline",
+                "hello from the host");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("  xen: 4.13.0-jxen (CPUID leaf 0x40000000; XENVER_version 4.13)"), r.out());
+        assertTrue(r.out().contains("command line \"hello from the host\""), r.out());
+        // RAM below 640 KiB, the reserved hole to 1 MiB, RAM to 16 MiB, the special pages reserved
+        assertTrue(r.out().contains("4 memory map entries"), r.out());
+        assertTrue(r.out().contains("demo: all checks passed"), r.out());
+    }
+}
