@@ -15,13 +15,16 @@ import org.jxen.gpc.GuestMemory;
  * (number in {@code eax}, arguments in registers, result in {@code rax}).
  *
  * <p>Linux has used no hypercall page since the fixes for XSA-466 (2024, also in the stable
- * kernels): every hypercall goes through one of two tiny functions, 16 bytes apart, chosen by CPU
- * vendor, each one instruction and a return:
+ * kernels): every hypercall goes through one of two tiny functions chosen by CPU vendor, each one
+ * instruction and a return, the Intel one 16 to 64 bytes after the AMD one (Linux 6.1: 16; Linux
+ * 6.12 with call padding and indirect branch tracking: 32, each starting with {@code endbr64}):
  * <pre>
- *   X:      0f 01 d9        vmmcall        (AMD)
- *           c3 | e9 rel32   ret | jmp to the return thunk
- *   X + 16: 0f 01 c1        vmcall         (Intel)
- *           c3 | e9 rel32   the same return (the same thunk)
+ *   X:       [f3 0f 1e fa]    [endbr64]
+ *            0f 01 d9         vmmcall        (AMD)
+ *            c3 | e9 rel32    ret | jmp to the return thunk
+ *   X + 16k: [f3 0f 1e fa]    [endbr64]
+ *            0f 01 c1         vmcall         (Intel)
+ *            c3 | e9 rel32    the same return (the same thunk)
  * </pre>
  * with X 16-byte aligned in an executable segment. {@link #find} looks for exactly that pair in
  * the image's executable {@code PT_LOAD} segments; nothing is rewritten unless exactly one pair is
@@ -54,18 +57,24 @@ public final class VmcallRewrite {
             long size = data.byteSize();
             // the pair's first function is 16-byte aligned in the virtual (and physical) address space
             long first = (16 - (s.virtualAddress() & 15)) & 15;
-            for (long off = first; off + 24 <= size; off += 16) {
-                if (!matches(data, off, VMMCALL) || !matches(data, off + 16, VMCALL)) {
+            for (long off = first; off + 16 <= size; off += 16) {
+                long amd = instruction(data, off, VMMCALL);
+                if (amd < 0) {
                     continue;
                 }
-                long ret1 = returnTarget(data, off + 3, s.virtualAddress() + off + 3);
-                long ret2 = returnTarget(data, off + 19, s.virtualAddress() + off + 19);
-                if (ret1 == Long.MIN_VALUE || ret1 != ret2) {
+                long ret = returnTarget(data, amd + 3, s.virtualAddress() + amd + 3);
+                if (ret == Long.MIN_VALUE) {
                     continue;
                 }
-                pairs++;
-                found.add(s.physicalAddress() + off);
-                found.add(s.physicalAddress() + off + 16);
+                for (long d = 16; d <= 64 && off + d + 16 <= size; d += 16) {
+                    long intel = instruction(data, off + d, VMCALL);
+                    if (intel >= 0 && returnTarget(data, intel + 3, s.virtualAddress() + intel + 3) == ret) {
+                        pairs++;
+                        found.add(s.physicalAddress() + amd);
+                        found.add(s.physicalAddress() + intel);
+                        break;
+                    }
+                }
             }
         }
         return pairs == 1 ? new Sites(List.copyOf(found), 1) : new Sites(List.of(), pairs);
@@ -83,6 +92,17 @@ public final class VmcallRewrite {
             }
         }
         return sites;
+    }
+
+    /** {@code endbr64}, which may open a function under indirect branch tracking. */
+    static final byte[] ENDBR64 = {(byte) 0xf3, 0x0f, 0x1e, (byte) 0xfa};
+
+    /** The offset of {@code insn} at the function start {@code off} (after an optional endbr64), or -1. */
+    private static long instruction(MemorySegment data, long off, byte[] insn) {
+        if (matches(data, off, insn)) {
+            return off;
+        }
+        return matches(data, off, ENDBR64) && matches(data, off + 4, insn) ? off + 4 : -1;
     }
 
     private static boolean matches(MemorySegment data, long off, byte[] want) {
