@@ -28,9 +28,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Boot a Xen-aware ELF kernel (Xen HVM direct boot, PVH), or the demo guest built into the jar.",
-        footer = {"", "Exit status: 0 the guest powered off; 1 jxen could not run it; 2 bad command line;",
-            "3 the guest stopped without shutting down; 11 reboot, 12 suspend, 13 crash, 14 watchdog,",
-            "15 soft_reset, 19 another shutdown reason; 130 interrupted (Ctrl-C)."})
+        footer = {"", "Exit status:", "  0    the guest powered off (SHUTDOWN_poweroff)",
+            "  1    jxen could not run it (no /dev/kvm, kernel missing or not bootable, ...)",
+            "  2    a bad command line", "  3    the guest stopped without shutting down",
+            "  11   reboot, 12 suspend, 13 crash, 14 watchdog, 15 soft_reset, 19 another reason",
+            "  130  interrupted (Ctrl-C)"})
 final class RunCommand implements Callable<Integer> {
     /** The guest built into the jar that {@code jxen run} boots without a kernel. */
     static final String DEMO_GUEST = "demo";

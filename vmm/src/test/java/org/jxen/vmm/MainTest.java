@@ -35,7 +35,7 @@ class MainTest {
         Jxen.Result r = Jxen.run("run", "--help");
         assertEquals(0, r.status(), r.toString());
         for (String option : new String[] {"--memory", "--vcpus", "--xen-version", "--cmdline", "--xenstore-socket",
-            "--monitor", "--log-level", "kernel.elf", "13 crash"}) {
+            "--monitor", "--log-level", "kernel.elf", "13 crash", "130  interrupted"}) {
             assertTrue(r.out().contains(option), option + " in\n" + r.out());
         }
     }
