@@ -102,6 +102,29 @@ final class GuestRun implements AutoCloseable {
         }
     }
 
+    /**
+     * Offers the guest a XenStore ring: special page 4 (gfn {@code 0xfeffc}) and a new port whose
+     * remote end is the host, in {@code HVM_PARAM_STORE_PFN} and {@code HVM_PARAM_STORE_EVTCHN}.
+     * {@code onGuestSend} hears the guest's events on the port (on its vCPU thread); the store
+     * notifies the guest with {@code domain().raise(port)}. Before {@link #boot}. Returns the port.
+     * This build has no XenStore core, so {@code jxen run} does not call it; a XenStore ring server
+     * connects here.
+     */
+    int offerStore(java.util.function.IntConsumer onGuestSend) {
+        int port = domain.eventChannels().bindBackend(0, onGuestSend);
+        if (port <= 0) {
+            throw new IllegalStateException("no event channel for the XenStore: " + port);
+        }
+        domain.setHvmParam(HvmParam.STORE_PFN, specialPages.gfn(SpecialPages.XENSTORE));
+        domain.setHvmParam(HvmParam.STORE_EVTCHN, port);
+        return port;
+    }
+
+    /** The guest-physical address of the XenStore page {@link #offerStore} offers. */
+    long storePageGpa() {
+        return specialPages.gpa(SpecialPages.XENSTORE);
+    }
+
     /** Creates the VM and its Xen domain; nothing runs yet. */
     static GuestRun create(Settings s, ConsoleSink sink) throws CannotRunException {
         return new GuestRun(s, sink);
