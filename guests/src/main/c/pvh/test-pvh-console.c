@@ -17,6 +17,9 @@
  *               EVTCHNOP_send (only the host's polling can take them), then
  *               waits up to 2 s for the host to take them and says
  *               "quiet taken\n" or "quiet NOT taken\n" through console_io
+ *   echo=N      then reads N bytes of input from the ring's in[] (waiting up to
+ *               5 s, polling the console port) and says "input: <bytes>\n"
+ *               through console_io
  *   shutdown=R  finally SCHEDOP_shutdown with reason R (default 0, poweroff)
  *   hang        instead of shutting down, say "hanging\n" and halt for good
  *               (interrupts off): only the host can stop it
@@ -114,6 +117,24 @@ void kernel_main(uint64_t start_info_pa)
         while (__atomic_load_n(&c->out_cons, __ATOMIC_ACQUIRE) != prod && xen_system_time() - start < 2000000000ull)
             HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
         console_write(__atomic_load_n(&c->out_cons, __ATOMIC_ACQUIRE) == prod ? "quiet taken\n" : "quiet NOT taken\n");
+    }
+
+    long echo = number(cmdline, "echo", 0);
+    if (echo > 0) {
+        char in[128];
+        size_t got = 0;
+        if (echo > (long)sizeof in - 1)
+            echo = sizeof in - 1;
+        uint64_t start = xen_system_time();
+        while (got < (size_t)echo && xen_system_time() - start < 5000000000ull) {
+            got += xencons_read(in + got, (size_t)echo - got);
+            if (got < (size_t)echo)
+                evtchn_poll(xencons_port(), 10000000ull);
+        }
+        in[got] = 0;
+        console_write("input: ");
+        console_write(in);
+        console_write("\n");
     }
 
     if (word_value(cmdline, "hang")) {

@@ -64,6 +64,15 @@ class ConsoleOrderTest {
     }
 
     @Test
+    void standardInputReachesTheGuestThroughTheRing() throws Exception {
+        Path k = Jxen.guestFile(dir, "test-pvh-console");
+        Jxen.Result r = Jxen.runWithInput("typed at the console\n".getBytes(StandardCharsets.US_ASCII), "run",
+                "--cmdline", "rounds=0 echo=20", k.toString());
+        assertEquals(0, r.status(), r.toString());
+        assertEquals("input: typed at the console\n", r.out());
+    }
+
+    @Test
     void otherShutdownReasonsGiveTheirExitStatus() throws Exception {
         Path k = Jxen.guestFile(dir, "test-pvh-console");
         Jxen.Result crash = Jxen.run("run", "--cmdline", "rounds=1 shutdown=3", k.toString());

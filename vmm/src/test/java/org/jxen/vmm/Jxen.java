@@ -34,11 +34,20 @@ final class Jxen {
     }
 
     static Result run(Supplier<String> kvmUnavailability, String... args) {
+        return run(new byte[0], kvmUnavailability, args);
+    }
+
+    /** With {@code input} as standard input. */
+    static Result runWithInput(byte[] input, String... args) {
+        return run(input, Kvm::unavailabilityCause, args);
+    }
+
+    static Result run(byte[] input, Supplier<String> kvmUnavailability, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
         PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
-        int status = Main.execute(new Main.Io(new ByteArrayInputStream(new byte[0]), o, e, false, kvmUnavailability),
+        int status = Main.execute(new Main.Io(new ByteArrayInputStream(input), o, e, false, kvmUnavailability),
                 args);
         return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }

@@ -61,7 +61,7 @@ class LinuxBootTest {
                         synchronized (seen) {
                             seen.append(line).append('\n');
                         }
-                        if (line.contains("Booting kernel on Xen PVH")) {
+                        if (line.contains("Xen version: ")) { // printed right after "Booting kernel on Xen PVH"
                             return true;
                         }
                     }
@@ -80,6 +80,7 @@ class LinuxBootTest {
             assertTrue(out.contains("Linux version "), out);
             assertTrue(out.contains("Command line: console=hvc0 earlyprintk=xen"), out);
             assertTrue(out.contains("Hypervisor detected: Xen HVM"), out);
+            assertTrue(out.contains("Booting kernel on Xen PVH\n"), out);
             assertTrue(out.contains("Xen version: 4.17.0-jxen"), out);
             new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
             assertTrue(p.waitFor(120, TimeUnit.SECONDS));
