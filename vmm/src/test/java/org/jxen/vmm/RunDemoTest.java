@@ -50,4 +50,20 @@ class RunDemoTest {
         assertTrue(r.out().contains("4 memory map entries"), r.out());
         assertTrue(r.out().contains("demo: all checks passed"), r.out());
     }
+
+    @Test
+    void withoutAConsolePageTheDemoReportsThroughConsoleIo() throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (GuestRun run = GuestRun.create(new GuestRun.Settings(64L << 20, 1, 4, 17, ""),
+                new org.jxen.hypercalls.console.ConsoleSink(out))) {
+            run.domain().setHvmParam(org.jxen.abi.HvmParam.CONSOLE_PFN, 0);
+            run.boot(org.jxen.kvm.boot.ElfImage.parse(org.jxen.guests.Guests.image("demo")), "", null);
+            GuestRun.Outcome o = run.awaitEnd();
+            String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(0, o.exitStatus(), o + "\n" + text);
+            assertTrue(text.contains("  console: console_io (the host offers no PV console page)\n"), text);
+            assertTrue(text.endsWith("demo: all checks passed\n"), text);
+            assertEquals(0, run.consoleRing().bytesOut(), "nothing came through the ring");
+        }
+    }
 }
