@@ -402,6 +402,17 @@ public final class GfnToPfnCache {
         }
     }
 
+    /**
+     * Waits until no thread is between {@code lock()} and {@code unlock()} of this cache: every
+     * critical section that began before the call has ended when it returns (a grace period, for a
+     * writer that redirected its readers elsewhere and must see their last writes). Not from a
+     * thread that holds this cache.
+     */
+    public void awaitReaders() {
+        requireNotInside("await the readers of");
+        ReaderSlots.awaitNoReader(id);
+    }
+
     /** Waits for readers, then forgets every mapping that was retired before the wait began. */
     private void drainRetired() {
         MappedArea[] before;
