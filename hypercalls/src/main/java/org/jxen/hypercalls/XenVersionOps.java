@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import org.jxen.abi.XenErrno;
+import org.jxen.abi.XenFeature;
 import org.jxen.abi.XenVersion;
 import org.jxen.hypercalls.mm.GuestVirtualMemory;
 
@@ -35,8 +36,11 @@ final class XenVersionOps {
             case XenVersion.PAGESIZE -> 4096;
             case XenVersion.GET_FEATURES -> {
                 long idx = g.readU32(arg);
-                // submap 0: bit 8 (XENFEAT_hvm_callback_vector), bit 10 (XENFEAT_hvm_safe_pvclock)
-                g.writeU32(arg + 4, idx == 0 ? (1 << 8) | (1 << 10) : 0);
+                // submap 0: the callback vector; the pvclock only when the platform has a guest
+                // TSC, so that it is written
+                int submap0 = (1 << XenFeature.HVM_CALLBACK_VECTOR)
+                        | (domain.pvclocks().available() ? 1 << XenFeature.HVM_SAFE_PVCLOCK : 0);
+                g.writeU32(arg + 4, idx == 0 ? submap0 : 0);
                 yield 0;
             }
             default -> -XenErrno.ENOSYS;
