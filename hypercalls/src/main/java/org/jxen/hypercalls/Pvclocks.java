@@ -117,16 +117,17 @@ final class Pvclocks {
     /**
      * One calibration period: a new calibration, every vCPU's pvclocks updated without waiting, and
      * the wall clock re-synchronised if the host's real-time clock was stepped. Never throws (an
-     * exception would end the periodic task).
+     * exception would end the periodic task). Serialised, so that a sample is never calibrated
+     * after a later one.
      */
-    void tick() {
+    synchronized void tick() {
         try {
             calibration.calibrate(tsc.sample());
-            retriesLeft.set(MAX_RETRIES);
             for (int i = 0; i < writers.length; i++) {
                 markStale(i, !update(i, false, false));
             }
             domain.resyncWallClock(WALL_CLOCK_RESYNC_NANOS);
+            retriesLeft.set(MAX_RETRIES);
             scheduleRetryIfStale();
         } catch (RuntimeException e) {
             LOG.warn("pvclock calibration failed; next period retries", e);
@@ -137,6 +138,7 @@ final class Pvclocks {
     void updateNow(int vcpuId) {
         if (calibration != null) {
             markStale(vcpuId, !update(vcpuId, true, true));
+            retriesLeft.set(MAX_RETRIES);
             scheduleRetryIfStale();
         }
     }
@@ -147,6 +149,7 @@ final class Pvclocks {
             for (int i = 0; i < writers.length; i++) {
                 markStale(i, !update(i, true, true));
             }
+            retriesLeft.set(MAX_RETRIES);
             scheduleRetryIfStale();
         }
     }
