@@ -42,7 +42,7 @@ final class VcpuOps {
                 long offset = g.readU32(arg + 8);
                 int rc = v.registerVcpuInfo(mfn, offset);
                 if (rc == 0) {
-                    domain.pvclocks().updateNow(vcpuId); // as Xen: the guest may read its clock at once
+                    domain.pvclocks().updateNow(vcpuId); // the guest may read its clock at once
                 }
                 yield rc;
             }
