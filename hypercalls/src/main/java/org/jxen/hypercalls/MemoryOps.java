@@ -65,6 +65,7 @@ final class MemoryOps {
         domain.sharedInfoCache().activate(gpfn << 12, 4096);
         domain.setSharedInfoGfn(gpfn);
         domain.writeWallClock(w);
+        domain.pvclocks().updateAllNow(); // vcpu_info.time of the vCPUs whose vcpu_info is in shared_info
         domain.eventChannels().flushDeferred();
         return 0;
     }

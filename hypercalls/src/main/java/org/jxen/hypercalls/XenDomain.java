@@ -68,6 +68,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private volatile int shutdownCode = -1;
     /** The reason the domain shut down with, or -1 while it runs. */
     private volatile int shutdownReason = -1;
+    /** The vCPUs' pvclocks and their periodic calibration. */
+    private final Pvclocks pvclocks;
+    /** Serialises writers of the wall clock in shared_info. */
+    private final Object wallClockLock = new Object();
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
@@ -96,6 +100,8 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.schedOps = new SchedOps(this, platform);
         this.multicallOps = new MulticallOps(this, config.vcpus());
         this.watchdogs = new DomainWatchdogs(this, scheduler);
+        this.pvclocks = new Pvclocks(this, platform, scheduler, config.vcpus());
+        pvclocks.start();
     }
 
     public int domid() {
@@ -298,6 +304,12 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         watchdogs.cancelAll();
         scheduler.shutdownNow();
         sharedInfo.deactivate();
+        pvclocks.close();
+    }
+
+    /** The vCPUs' pvclocks. */
+    Pvclocks pvclocks() {
+        return pvclocks;
     }
 
     // ------------------------------------------------------------------ dispatch
@@ -342,16 +354,49 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     /** Writes the wall clock at system time 0 into shared_info (the guest adds its system time). */
     void writeWallClock(WordSize w) {
-        var m = sharedInfo.lock();
-        if (m == null) {
-            return;
+        synchronized (wallClockLock) {
+            var m = sharedInfo.lock();
+            if (m == null) {
+                return;
+            }
+            try {
+                java.time.Instant t = java.time.Instant.now();
+                org.jxen.hypercalls.time.WallClock.writeBootTime(m, w, t.getEpochSecond() * 1_000_000_000L + t.getNano(),
+                        systemTime());
+            } finally {
+                sharedInfo.unlock();
+            }
         }
-        try {
-            java.time.Instant t = java.time.Instant.now();
-            org.jxen.hypercalls.time.WallClock.writeBootTime(m, w, t.getEpochSecond() * 1_000_000_000L + t.getNano(),
-                    systemTime());
-        } finally {
-            sharedInfo.unlock();
+    }
+
+    /**
+     * Re-writes the wall clock when the boot time in shared_info differs from the host's
+     * (real time minus system time) by more than {@code thresholdNanos}, as after a step of the
+     * host's real-time clock. Never waits: gives up (returns false) when shared_info cannot be
+     * locked now. Returns true when shared_info is current.
+     */
+    boolean resyncWallClock(long thresholdNanos) {
+        if (sharedInfoGfn < 0) {
+            return true;
+        }
+        synchronized (wallClockLock) {
+            var m = sharedInfo.tryLock();
+            if (m == null) {
+                return false;
+            }
+            try {
+                WordSize w = wordSize;
+                java.time.Instant t = java.time.Instant.now();
+                long realtime = t.getEpochSecond() * 1_000_000_000L + t.getNano();
+                long now = systemTime();
+                var r = org.jxen.hypercalls.time.WallClock.read(m, w, 100);
+                if (r == null || Math.abs(r.epochSec() * 1_000_000_000L + r.nsec() - (realtime - now)) > thresholdNanos) {
+                    org.jxen.hypercalls.time.WallClock.writeBootTime(m, w, realtime, now);
+                }
+                return true;
+            } finally {
+                sharedInfo.unlock();
+            }
         }
     }
 

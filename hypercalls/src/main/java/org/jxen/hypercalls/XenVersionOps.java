@@ -28,8 +28,9 @@ final class XenVersionOps {
     static final int COMMANDLINE_LEN = 1024;
     /** Capabilities of an HVM guest of either word size, as Xen lists them. */
     static final String CAPABILITIES = "hvm-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p";
-    /** The features jxen offers in submap 0 (see {@link XenFeature}). */
-    static final int FEATURES = (1 << XenFeature.AUTO_TRANSLATED_PHYSMAP) | (1 << XenFeature.HVM_CALLBACK_VECTOR);
+    /** The features jxen always offers in submap 0 (see {@link XenFeature}); hvm_safe_pvclock is added with a guest TSC. */
+    static final int FEATURES = (1 << XenFeature.WRITABLE_PAGE_TABLES) | (1 << XenFeature.AUTO_TRANSLATED_PHYSMAP)
+            | (1 << XenFeature.HVM_CALLBACK_VECTOR); // what Xen gives any translated (HVM) guest, less vNUMA
 
     /** What the build wrote into build.properties, and the build id derived from it. */
     record BuildInfo(String version, String timestamp, String java, byte[] buildId) {
@@ -85,7 +86,9 @@ final class XenVersionOps {
             }
             case XenVersion.GET_FEATURES -> {
                 long index = g.readU32(arg);
-                g.writeU32(arg + 4, index == 0 ? FEATURES : 0);
+                // the pvclock bit only when the platform has a guest TSC, so that it is written
+                int submap0 = FEATURES | (domain.pvclocks().available() ? 1 << XenFeature.HVM_SAFE_PVCLOCK : 0);
+                g.writeU32(arg + 4, index == 0 ? submap0 : 0);
                 yield 0;
             }
             case XenVersion.PAGESIZE -> 4096;

@@ -86,26 +86,6 @@ class ConstantsTest {
             HypercallPage.OP_RET 0xc3
             HypercallPage.OP_INT3 0xcc
 
-            XenFeature.WRITABLE_PAGE_TABLES 0
-            XenFeature.WRITABLE_DESCRIPTOR_TABLES 1
-            XenFeature.AUTO_TRANSLATED_PHYSMAP 2
-            XenFeature.SUPERVISOR_MODE_KERNEL 3
-            XenFeature.PAE_PGDIR_ABOVE_4GB 4
-            XenFeature.MMU_PT_UPDATE_PRESERVE_AD 5
-            XenFeature.HIGHMEM_ASSIST 6
-            XenFeature.GNTTAB_MAP_AVAIL_BITS 7
-            XenFeature.HVM_CALLBACK_VECTOR 8
-            XenFeature.HVM_SAFE_PVCLOCK 9
-            XenFeature.HVM_PIRQS 10
-            XenFeature.DOM0 11
-            XenFeature.GRANT_MAP_IDENTITY 12
-            XenFeature.MEMORY_OP_VNODE_SUPPORTED 13
-            XenFeature.ARM_SMCCC_SUPPORTED 14
-            XenFeature.LINUX_RSDP_UNRESTRICTED 15
-            XenFeature.NOT_DIRECT_MAPPED 16
-            XenFeature.DIRECT_MAPPED 17
-            XenFeature.NR_SUBMAPS 1
-
             ConsoleIo.WRITE 0
             ConsoleIo.READ 1
 
@@ -337,6 +317,25 @@ class ConstantsTest {
             XenElfNote.PHYS32_ENTRY 18
             XenElfNote.HVM_START_MAGIC_VALUE 0x336ec578
 
+            XenFeature.WRITABLE_PAGE_TABLES 0
+            XenFeature.WRITABLE_DESCRIPTOR_TABLES 1
+            XenFeature.AUTO_TRANSLATED_PHYSMAP 2
+            XenFeature.SUPERVISOR_MODE_KERNEL 3
+            XenFeature.PAE_PGDIR_ABOVE_4GB 4
+            XenFeature.MMU_PT_UPDATE_PRESERVE_AD 5
+            XenFeature.HIGHMEM_ASSIST 6
+            XenFeature.GNTTAB_MAP_AVAIL_BITS 7
+            XenFeature.HVM_CALLBACK_VECTOR 8
+            XenFeature.HVM_SAFE_PVCLOCK 9
+            XenFeature.HVM_PIRQS 10
+            XenFeature.DOM0 11
+            XenFeature.MEMORY_OP_VNODE_SUPPORTED 13
+            XenFeature.ARM_SMCCC_SUPPORTED 14
+            XenFeature.LINUX_RSDP_UNRESTRICTED 15
+            XenFeature.NOT_DIRECT_MAPPED 16
+            XenFeature.DIRECT_MAPPED 17
+            XenFeature.NR_SUBMAPS 1
+
             XenAbi.XEN_VERSION_MAJOR 4
             XenAbi.XEN_VERSION_MINOR 17
             XenAbi.XEN_VERSION 0x40011
@@ -345,12 +344,12 @@ class ConstantsTest {
 
     /** Classes whose every public static final int/long must appear in {@link #PINS}. */
     private static final List<Class<?>> CONSTANT_CLASSES = List.of(
-            Hypercall.class, HypercallPage.class, ConsoleIo.class, XenVersion.class, XenFeature.class, SchedOp.class,
+            Hypercall.class, HypercallPage.class, ConsoleIo.class, XenVersion.class, SchedOp.class,
             ShutdownReason.class, VcpuOp.class, Runstate.class, EvtchnOp.class, EvtchnStatus.class,
             Virq.class, Evtchn.class, XenMem.class, XenMapSpace.class, HvmOp.class, HvmParam.class,
             GnttabOp.class, XenErrno.class, XenStoreOp.class, XsdSockmsg.class, XenstoreDomainInterface.class,
             XenconsInterface.class, SharedInfo.class, VcpuRunstateInfo.class, XenCpuid.class, PvClock.class,
-            XenElfNote.class, XenAbi.class);
+            XenElfNote.class, XenAbi.class, XenFeature.class);
 
     private static Map<String, Long> pins() {
         Map<String, Long> m = new LinkedHashMap<>();
