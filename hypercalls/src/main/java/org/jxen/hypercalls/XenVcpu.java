@@ -58,7 +58,7 @@ public final class XenVcpu {
      */
     void followWordSize(GuestVirtualMemory g, WordSize w) {
         if (runstateArea.isRegistered() && runstateArea.wordSize() != w && runstateArea.relayout(g, w) == 0
-                && runstateArea.isRegistered()) {
+                && runstateArea.isRegistered() && runstateArea.wordSize() == w) {
             runstateArea.update(runstate.snapshot(), true);
         }
     }
