@@ -16,8 +16,14 @@ uint32_t compat_call(uint32_t frame_low); /* compat32_entry.S */
 static struct compat_frame frame;
 static uint8_t stack[8192] __attribute__((aligned(16)));
 
+extern char __kernel_va_base[], __bss_end[];
+
 uint32_t low32(const void *p)
 {
+    uint64_t v = (uint64_t)p;
+    /* low addresses are used as they are; image addresses have a low alias; nothing else does
+       (a stack the host allocated in the upper half, for example) */
+    GUEST_ASSERT(v < (1ull << 32) || (v >= (uint64_t)__kernel_va_base && v < (uint64_t)__bss_end));
     uint64_t pa = virt_to_phys(p);
     GUEST_ASSERT(pa < (1ull << 32));
     return (uint32_t)pa;

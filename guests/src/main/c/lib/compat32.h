@@ -22,7 +22,11 @@
 
 #include "guest.h"
 
-/* The identity-mapped (physical) address of an image address, checked to be below 4 GiB. */
+/*
+ * The identity-mapped (physical) address of an image address (text, data, bss: not the
+ * stack, which the host allocated elsewhere), checked to be below 4 GiB; an address
+ * already below 4 GiB is returned as it is.
+ */
 uint32_t low32(const void *p);
 
 /* A hypercall in compatibility mode; returns eax sign-extended. */
