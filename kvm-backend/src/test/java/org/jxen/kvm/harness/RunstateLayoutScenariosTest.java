@@ -3,12 +3,23 @@ package org.jxen.kvm.harness;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import org.jxen.abi.SharedInfo;
 import org.jxen.abi.WordSize;
 import org.jxen.abi.XenErrno;
 import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
+import org.jxen.guests.Guests;
+import org.jxen.hypercalls.XenDomain;
+import org.jxen.kvm.DirectBoot;
 import org.jxen.kvm.KvmRequired;
+import org.jxen.kvm.KvmXenPlatform;
+import org.jxen.kvm.Vcpu;
+import org.jxen.kvm.VirtualMachine;
+import org.jxen.kvm.boot.ElfImage;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -136,6 +147,36 @@ class RunstateLayoutScenariosTest {
             assertEquals(4, u.arg(1), "64-bit words again");
             vm.resume(0);
             vm.awaitDone(0);
+        }
+    }
+
+    /**
+     * The other direction of scenario 20, as a direct-boot kernel meets it: 32-bit protected mode
+     * (paging off) first, where it maps shared_info, registers its runstate area, binds and sends
+     * with the 32-bit ABI; then long mode, where its first 64-bit hypercall moves the layouts. The
+     * guest checks each layout and reports on the console (test-pvh-xenabi).
+     */
+    @Test
+    void scenario20_directBootGuestFrom32BitProtectedModeToLongMode() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream console = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        try (VirtualMachine vm = VirtualMachine.builder().name("scenario20-pvh").memory(32 << 20).console(console)
+                .build()) {
+            KvmXenPlatform platform = new KvmXenPlatform(vm, console);
+            try (XenDomain domain = new XenDomain(platform, XenDomain.Config.of(1))) {
+                vm.setDispatcher(domain);
+                DirectBoot.boot(vm, ElfImage.parse(Guests.image("test-pvh-xenabi")), null);
+                vm.start();
+                Vcpu.StopReason why = vm.vcpu(0).stopped().get(30, TimeUnit.SECONDS);
+                String text = bytes.toString(StandardCharsets.UTF_8);
+                assertEquals(0, platform.shutdownReason(), "SHUTDOWN_poweroff: every check passed; " + why + "\n"
+                        + text);
+                assertTrue(!text.contains("FAIL"), text);
+                assertTrue(text.contains("32-bit layout: runstate record of 44 bytes ok"), text);
+                assertTrue(text.contains("64-bit layout: runstate record of 48 bytes, across the page boundary ok"),
+                        text);
+                assertEquals(WordSize.BITS_64, domain.wordSize());
+            }
         }
     }
 
