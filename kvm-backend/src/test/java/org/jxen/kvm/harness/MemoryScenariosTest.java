@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
 import org.jxen.kvm.KvmRequired;
@@ -145,7 +146,7 @@ class MemoryScenariosTest {
             long raises = 2000;
             CompletableFuture<Void> sender = onThread("scenario7-events", () -> {
                 long deadline = System.nanoTime() + SEEN_TIMEOUT.toNanos();
-                while (st.sender().total() < raises && System.nanoTime() - deadline < 0) {
+                while ((st.sender().total() < raises || changes.get() < 20) && System.nanoTime() - deadline < 0) {
                     if (st.sender().pass() == 0) {
                         Thread.onSpinWait();
                     }
@@ -183,12 +184,12 @@ class MemoryScenariosTest {
             AtomicBoolean done = new AtomicBoolean();
             HostMemory[] backing = {a, b}; // [0] is behind the slot now, [1] is retired
             boolean[] retiredHoldsSentinel = {false};
-            long[] counts = new long[2];
+            AtomicLongArray counts = new AtomicLongArray(2); // [0] re-mapped, [1] invalidated
             byte sentinel = (byte) 0x5a;
             CompletableFuture<Void> flipper = onThread("scenario16-remapper", () -> {
                 MemorySegment snapshot = MemorySegment.ofArray(new byte[(int) PAGE]);
-                while (!done.get()) {
-                    boolean swap = random.nextBoolean();
+                for (long i = 0; !done.get(); i++) {
+                    boolean swap = i % 2 == 0;
                     assertTrue(vcpu.pause(Duration.ofSeconds(10)), "vcpu pauses");
                     try {
                         if (swap) {
@@ -207,7 +208,7 @@ class MemoryScenariosTest {
                             memory.addSlot(SHARED_INFO_SLOT, SHARED_INFO_SLOT_GPA, PAGE, next, 0, 0);
                             backing[0] = next;
                             backing[1] = old;
-                            counts[0]++;
+                            counts.incrementAndGet(0);
                         } else {
                             // the host invalidates the range behind shared_info (as before it remaps or
                             // migrates it): while that lasts nothing may write the page
@@ -218,7 +219,7 @@ class MemoryScenariosTest {
                                 long diff = current.segment().mismatch(snapshot);
                                 assertEquals(-1, diff, "no write to shared_info while its host range is invalidated");
                             }
-                            counts[1]++;
+                            counts.incrementAndGet(1);
                         }
                     } finally {
                         vcpu.resume();
@@ -227,8 +228,12 @@ class MemoryScenariosTest {
                 }
             });
             CompletableFuture<Void> sender = onThread("scenario16-events", () -> {
-                long end = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-                while (System.nanoTime() - end < 0 && !flipper.isDone()) {
+                // 2 s, and on a slow host until both kinds of change happened a few times
+                long start = System.nanoTime();
+                long end = start + Duration.ofSeconds(2).toNanos();
+                long limit = start + Duration.ofSeconds(60).toNanos();
+                while ((System.nanoTime() - end < 0 || counts.get(1) < 5 || st.sender().total() < 100)
+                        && System.nanoTime() - limit < 0 && !flipper.isDone()) {
                     if (st.sender().pass() == 0) {
                         Thread.onSpinWait();
                     }
@@ -242,8 +247,8 @@ class MemoryScenariosTest {
                 assertUntouched(backing[1], sentinel, "the retired page at the end");
             }
             System.out.printf("scenario 16: %d events raised and seen; shared_info re-mapped %d times, its host "
-                    + "range invalidated %d times%n", st.sender().total(), counts[0], counts[1]);
-            assertTrue(counts[0] >= 5 && counts[1] >= 5, "both kinds of change happened: " + Arrays.toString(counts));
+                    + "range invalidated %d times%n", st.sender().total(), counts.get(0), counts.get(1));
+            assertTrue(counts.get(0) >= 5 && counts.get(1) >= 5, "both kinds of change happened: " + counts);
             assertTrue(st.sender().total() >= 100, "events flowed: " + st.sender().total());
             st.finish("scenario 16");
         }
