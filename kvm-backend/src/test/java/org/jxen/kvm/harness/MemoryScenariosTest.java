@@ -213,8 +213,9 @@ class MemoryScenariosTest {
                             // the host invalidates the range behind shared_info (as before it remaps or
                             // migrates it): while that lasts nothing may write the page
                             HostMemory current = backing[0];
-                            MemorySegment.copy(current.segment(), 0, snapshot, 0, PAGE);
                             try (var inv = memory.invalidateHostRange(current, 0, PAGE)) {
+                                // from here until the end of the invalidation (and the vCPU is paused)
+                                MemorySegment.copy(current.segment(), 0, snapshot, 0, PAGE);
                                 sleepMicros(random.nextInt(2000));
                                 long diff = current.segment().mismatch(snapshot);
                                 assertEquals(-1, diff, "no write to shared_info while its host range is invalidated");
