@@ -7,9 +7,11 @@ struct compat_frame {      /* offsets used by compat32_entry.S */
     uint32_t result;       /* 24: eax after the call */
     uint32_t back;         /* 28: low address of the 64-bit landing code */
     uint32_t stack;        /* 32: low address of the top of the 32-bit stack */
+    uint32_t flags;        /* 36: bit 0, sti just before the call */
 };
 _Static_assert(__builtin_offsetof(struct compat_frame, result) == 24, "compat frame result");
 _Static_assert(__builtin_offsetof(struct compat_frame, stack) == 32, "compat frame stack");
+_Static_assert(__builtin_offsetof(struct compat_frame, flags) == 36, "compat frame flags");
 
 uint32_t compat_call(uint32_t frame_low); /* compat32_entry.S */
 
@@ -29,7 +31,7 @@ uint32_t low32(const void *p)
     return (uint32_t)pa;
 }
 
-long hypercall32(unsigned nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4, uint32_t a5)
+static long call32(unsigned nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4, uint32_t a5, uint32_t flags)
 {
     frame.entry = low32(hypercall_page + nr * XEN_HYPERCALL_ENTRY_SIZE);
     frame.args[0] = a1;
@@ -38,8 +40,19 @@ long hypercall32(unsigned nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4
     frame.args[3] = a4;
     frame.args[4] = a5;
     frame.stack = low32(stack + sizeof stack);
+    frame.flags = flags;
     barrier();
     uint32_t r = compat_call(low32(&frame));
     barrier();
     return (long)(int32_t)r;
+}
+
+long hypercall32(unsigned nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4, uint32_t a5)
+{
+    return call32(nr, a1, a2, a3, a4, a5, 0);
+}
+
+long hypercall32_sti(unsigned nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4, uint32_t a5)
+{
+    return call32(nr, a1, a2, a3, a4, a5, 1);
 }

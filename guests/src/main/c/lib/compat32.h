@@ -29,8 +29,14 @@
  */
 uint32_t low32(const void *p);
 
-/* A hypercall in compatibility mode; returns eax sign-extended. */
+/* A hypercall in compatibility mode; returns eax sign-extended. Leaves EFLAGS.IF as it was. */
 long hypercall32(unsigned nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4, uint32_t a5);
+/*
+ * The same, but enables interrupts (sti) in compatibility mode just before the call: an
+ * interrupt pending since the caller disabled them is taken there, in compatibility mode.
+ * Interrupts stay enabled afterwards.
+ */
+long hypercall32_sti(unsigned nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4, uint32_t a5);
 
 /* ---- 32-bit layouts ---- */
 #define XEN32_VCPU_INFO_PENDING_SEL 4    /* uint32_t evtchn_pending_sel */

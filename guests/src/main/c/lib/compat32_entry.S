@@ -17,6 +17,7 @@
 #define F_RESULT 24
 #define F_BACK   28
 #define F_STACK  32
+#define F_FLAGS  36   /* bit 0: sti just before the call */
 
 #define SEL_CODE64 0x08
 #define SEL_CODE32 0x18
@@ -62,7 +63,10 @@ compat_body:
     movl F_ARG4(%ebp), %esi
     movl F_ARG5(%ebp), %edi
     movl F_ENTRY(%ebp), %eax
-    call *%eax                     /* the hypercall page entry: eax = result */
+    testl $1, F_FLAGS(%ebp)
+    jz 1f
+    sti                            /* interrupts from here: taken in compatibility mode */
+1:  call *%eax                     /* the hypercall page entry: eax = result */
     popl %ebp
     movl %eax, F_RESULT(%ebp)
     pushl $SEL_CODE64

@@ -13,6 +13,7 @@ struct vcpu_info *xen_vcpu_info[XEN_SETUP_MAX_VCPUS];
 struct vcpu_runstate_info *xen_runstate[XEN_SETUP_MAX_VCPUS];
 volatile uint64_t xen_upcalls[XEN_SETUP_MAX_VCPUS];
 volatile uint32_t xen_evtchn_hits[XEN_NR_PORTS];
+volatile uint64_t xen_upcall_cs[XEN_SETUP_MAX_VCPUS];
 volatile int xen_abi_32bit;
 
 static void hit_bits(uint64_t bits, unsigned word, unsigned bits_per_word)
@@ -33,10 +34,10 @@ static void hit_bits(uint64_t bits, unsigned word, unsigned bits_per_word)
  */
 static void xen_upcall(struct trap_frame *f)
 {
-    (void)f;
     uint32_t cpu = this_vcpu_id() % XEN_SETUP_MAX_VCPUS;
     uint8_t *vi = (uint8_t *)xen_vcpu_info[cpu];
     uint8_t *si = (uint8_t *)xen_shinfo;
+    xen_upcall_cs[cpu] = f->cs;
     xen_upcalls[cpu]++;
     if (vi && si) {
         __atomic_store_n(&vi[0], 0, __ATOMIC_SEQ_CST);

@@ -44,6 +44,8 @@ extern struct vcpu_runstate_info *xen_runstate[XEN_SETUP_MAX_VCPUS]; /* register
 /* Counted by the library's upcall handler. */
 extern volatile uint64_t xen_upcalls[XEN_SETUP_MAX_VCPUS];
 extern volatile uint32_t xen_evtchn_hits[XEN_NR_PORTS];
+/* The code segment selector of the context each vCPU's latest upcall interrupted. */
+extern volatile uint64_t xen_upcall_cs[XEN_SETUP_MAX_VCPUS];
 /* Set to 1 while the guest's hypercalls are made in 32-bit mode: event words are then 32 bits. */
 extern volatile int xen_abi_32bit;
 

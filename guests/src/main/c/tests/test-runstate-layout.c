@@ -34,8 +34,11 @@
  *      32-bit mode, checks again, reads the wall clock at its 32-bit offsets
  *   SYNC(22, wc_sec (32-bit offsets), status rc of the port >= 1024 (-EINVAL: 1024 ports),
  *        status rc of the IPI port, blocked ns)
- *             the host raises the IPI port: the handler reads 32-bit words
- *   SYNC(23, hits)                  the guest has masked the port in the 32-bit mask
+ *             (interrupts off) the host raises the IPI port; the guest enables interrupts
+ *             in compatibility mode, just before a 32-bit hypercall, where the upcall is
+ *             taken (through the 64-bit IDT, back with iretq); the handler reads 32-bit words
+ *   SYNC(23, hits, code segment the upcall interrupted (0x18))   the guest has masked the
+ *                                   port in the 32-bit mask
  *                                   array; the host raises it again
  *   SYNC(24, pending (32-bit word), hits)   then a 32-bit EVTCHNOP_unmask re-delivers
  *   SYNC(25, hits, get_runstate_info (32-bit) wrote 44 bytes: 1)
@@ -235,10 +238,14 @@ static void scenario20(uint32_t ipi)
     struct record r2 = check_record(area, 1, get_time(1));
     GUEST_ASSERT(r2.time[RUNSTATE_blocked] > r.time[RUNSTATE_blocked]);
     check_sentinel(area - 32, area + 64, area, 44);
-    GUEST_SYNC(22, wc_sec(1), evtchn_status(1, high), evtchn_status(1, ipi), r2.time[RUNSTATE_blocked]);
+    uint32_t wc32 = wc_sec(1);
+    long status_high = evtchn_status(1, high), status_ipi = evtchn_status(1, ipi);
+    cli(); /* the host's raise stays pending until the 32-bit code enables interrupts */
+    GUEST_SYNC(22, wc32, status_high, status_ipi, r2.time[RUNSTATE_blocked]);
+    GUEST_ASSERT(hypercall32_sti(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0) > 0);
     xen_wait_for_hits(ipi, 2);
     xen_evtchn_mask(ipi); /* the 32-bit mask array */
-    GUEST_SYNC(23, xen_evtchn_hits[ipi]);
+    GUEST_SYNC(23, xen_evtchn_hits[ipi], xen_upcall_cs[0]);
     poll_idle(1, 5 * MS);
     GUEST_SYNC(24, xen_evtchn_pending(ipi), xen_evtchn_hits[ipi]);
     port32 = ipi;

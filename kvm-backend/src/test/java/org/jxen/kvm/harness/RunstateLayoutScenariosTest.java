@@ -123,6 +123,7 @@ class RunstateLayoutScenariosTest {
             vm.resume(0);
             u = vm.awaitSync(0, 23);
             assertEquals(2, u.arg(1), "32-bit words: the handler reading them found the port");
+            assertEquals(0x18, u.arg(2), "the upcall interrupted compatibility-mode code (selector 0x18)");
             vm.domain().raise(ipi); // masked in the 32-bit mask array now
             vm.resume(0);
             u = vm.awaitSync(0, 24);
