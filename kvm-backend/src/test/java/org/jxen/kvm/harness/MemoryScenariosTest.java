@@ -42,6 +42,9 @@ class MemoryScenariosTest {
     /**
      * Raises K ports, each again only once the guest's hit counter for it caught up with the raises
      * so far: every raise is one event the guest must see (no 2-level coalescing).
+     *
+     * <p>Threads: {@link #pass()} on one sender thread; the counts are read by the test thread
+     * after that thread ended (joined through its future).
      */
     static final class HandshakeSender {
         final SelftestVm vm;
