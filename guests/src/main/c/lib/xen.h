@@ -101,6 +101,7 @@ enum {
 /* hvm_op sub-ops and parameters */
 #define HVMOP_set_param                0
 #define HVMOP_get_param                1
+#define HVMOP_get_time                 10
 #define HVMOP_set_evtchn_upcall_vector 23
 #define HVM_PARAM_CALLBACK_IRQ 0
 #define HVM_PARAM_STORE_PFN    1

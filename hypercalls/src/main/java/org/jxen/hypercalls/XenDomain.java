@@ -320,8 +320,17 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         if (v == null) {
             return -XenErrno.EINVAL;
         }
-        wordSize = r.wordSize();
-        return call(v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId())), v, r);
+        WordSize w = r.wordSize();
+        if (w != wordSize) {
+            wordSizeChanged(w);
+        }
+        GuestVirtualMemory g = v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId()));
+        try {
+            v.followWordSize(g, w);
+        } catch (GuestPointerFault | GuestMemoryFault e) {
+            // the area's address no longer translates: the next registration sets it again
+        }
+        return call(g, v, r);
     }
 
     /**
@@ -345,6 +354,25 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             };
         } catch (GuestPointerFault | GuestMemoryFault e) {
             return -XenErrno.EFAULT;
+        }
+    }
+
+    /**
+     * The guest's hypercall ABI switched (32-bit protected or compatibility mode vs 64-bit mode).
+     * What follows the new size: the wall clock, written again at its offsets in the new
+     * shared_info layout (as Xen's {@code hvm_latch_shinfo_size} and KVM do); event-channel words,
+     * selector and port count (read at each use); runstate areas (laid out again by each vCPU's next
+     * hypercall). Like Xen and KVM, the rest of shared_info is not converted: pending bits of ports
+     * below 1024 sit at the same bytes in both layouts, masks do not, and a guest that switches
+     * sets its masks again.
+     */
+    private synchronized void wordSizeChanged(WordSize w) {
+        if (wordSize == w) {
+            return;
+        }
+        wordSize = w;
+        if (sharedInfoGfn >= 0) {
+            writeWallClock(w);
         }
     }
 

@@ -46,8 +46,23 @@ public final class XenVcpu {
      */
     public void setRunstate(int state, long runDelayNanos, boolean mayBlock) {
         runstate.change(state, domain.systemTime(), runDelayNanos);
-        if (runstateArea.isRegistered()) {
+        // after another vCPU switched the guest's word size, this area waits for this vCPU's next
+        // hypercall to be laid out again ({@link #followWordSize}): never write the old layout
+        if (runstateArea.isRegistered() && runstateArea.wordSize() == domain.wordSize()) {
             runstateArea.update(runstate.snapshot(), mayBlock);
+        }
+    }
+
+    /**
+     * On this vCPU's thread, in a hypercall made with word size {@code w}: when the runstate area
+     * was registered in the other layout, registers it again in this one at the same guest address
+     * and writes the current record (scenario 20; Xen writes the compat or native record as the
+     * domain's latched size says).
+     */
+    void followWordSize(GuestVirtualMemory g, WordSize w) {
+        if (runstateArea.isRegistered() && runstateArea.wordSize() != w && runstateArea.relayout(g, w) == 0
+                && runstateArea.isRegistered() && runstateArea.wordSize() == w) {
+            runstateArea.update(runstate.snapshot(), true);
         }
     }
 
