@@ -165,6 +165,30 @@ public final class XenStore {
             return n;
         }
 
+        /**
+         * Puts a node; in a transaction first records what it saw of the node and its parent (whose
+         * generation changes when it gains a child), so that no later look records a changed one.
+         */
+        void put(String path, Node node, long gen) {
+            if (tx != null) {
+                get(path);
+                String parent = XenStorePath.parent(path);
+                if (parent != null) {
+                    get(parent);
+                }
+            }
+            tree.put(path, node, gen);
+        }
+
+        /** Removes a subtree; in a transaction first records the parent and everything removed. */
+        void remove(String path, Node node, long gen) {
+            if (tx != null) {
+                get(XenStorePath.parent(path));
+                recordSubtree(tx, path, node);
+            }
+            tree.remove(path, gen);
+        }
+
         boolean privileged() {
             return conn.isPrivileged();
         }
@@ -519,7 +543,7 @@ public final class XenStore {
             return Reply.error(EACCES);
         }
         long gen = nextGeneration();
-        r.tree.put(path, n.withValue(value, gen), gen);
+        r.put(path, n.withValue(value, gen), gen);
         r.changes.add(new Change(path, false, n.permissions, null));
         return Reply.OK;
     }
@@ -555,7 +579,7 @@ public final class XenStore {
         long gen = nextGeneration();
         for (int i = missing.size() - 1; i >= 0; i--) {
             String p = missing.get(i);
-            r.tree.put(p, Node.leaf(XenStorePath.lastComponent(p), i == 0 ? value : Node.EMPTY, perms, gen), gen);
+            r.put(p, Node.leaf(XenStorePath.lastComponent(p), i == 0 ? value : Node.EMPTY, perms, gen), gen);
         }
         r.changes.add(new Change(path, false, perms, null));
         return Reply.OK;
@@ -586,10 +610,7 @@ public final class XenStore {
             }
             return Reply.error(err[0]);
         }
-        if (r.tx != null) {
-            recordSubtree(r.tx, path, n);
-        }
-        r.tree.remove(path, nextGeneration());
+        r.remove(path, n, nextGeneration());
         r.changes.add(new Change(path, true, n.permissions, null));
         return Reply.OK;
     }
@@ -697,7 +718,7 @@ public final class XenStore {
             return Reply.error(EPERM); // only dom0 gives nodes away
         }
         long gen = nextGeneration();
-        r.tree.put(path, n.withPermissions(perms, gen), gen);
+        r.put(path, n.withPermissions(perms, gen), gen);
         r.changes.add(new Change(path, false, perms, n.permissions));
         return Reply.OK;
     }
