@@ -88,6 +88,8 @@ public final class XenStore {
         /** Path to the generation seen first (ABSENT for a missing node). */
         final HashMap<String, Long> accessed = new HashMap<>();
         final List<XenStoreMessage> log = new ArrayList<>();
+        /** Went beyond the transaction-nodes quota: every later request and the commit fail. */
+        boolean overQuota;
 
         Transaction(int id, NodeTree tree) {
             this.id = id;
@@ -380,6 +382,9 @@ public final class XenStore {
             if (tx == null) {
                 return Reply.error(ENOENT);
             }
+            if (tx.overQuota && type != XenStoreOp.TRANSACTION_END) {
+                return Reply.error(ENOSPC);
+            }
         }
         Request r = new Request(c, tx != null ? tx.tree : tree, tx);
         Reply reply = switch (type) {
@@ -408,6 +413,13 @@ public final class XenStore {
             } else if (tx == null) {
                 fx.changes.addAll(r.changes);
             }
+        }
+        if (tx != null && !tx.overQuota && !c.isPrivileged()
+                && (tx.accessed.size() > quotas.transactionNodes() || tx.log.size() > quotas.transactionNodes())) {
+            tx.overQuota = true;
+            tx.accessed.clear();
+            tx.log.clear();
+            return Reply.error(ENOSPC);
         }
         return reply;
     }
@@ -862,6 +874,9 @@ public final class XenStore {
         c.transactions.remove(tx.id);
         if (arg.equals("F")) {
             return Reply.OK;
+        }
+        if (tx.overQuota) {
+            return Reply.error(ENOSPC);
         }
         for (Map.Entry<String, Long> e : tx.accessed.entrySet()) {
             Node now = tree.get(e.getKey());

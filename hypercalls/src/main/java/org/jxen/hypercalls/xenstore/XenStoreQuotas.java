@@ -12,6 +12,10 @@ package org.jxen.hypercalls.xenstore;
  * <li>{@code watchesPerConnection}: watches one connection may hold; one more fails with E2BIG.</li>
  * <li>{@code transactionsPerConnection}: open transactions per connection; one more fails with
  * ENOSPC.</li>
+ * <li>{@code transactionNodes}: distinct nodes one transaction may look at (including missing ones)
+ * and changes it may make; the request that goes beyond fails with ENOSPC and so does every later
+ * request in that transaction and its commit (xenstored's transaction-nodes quota). This bounds the
+ * memory a transaction holds.</li>
  * <li>{@code outputBytes}: bytes of replies and watch events queued for a connection that has not
  * taken them yet; watch events beyond it are dropped (and counted), replies never are. Applies to
  * every connection.</li>
@@ -20,19 +24,22 @@ package org.jxen.hypercalls.xenstore;
  * <p>Immutable; safe from any thread.
  */
 public record XenStoreQuotas(int nodesPerDomain, int valueSize, int permissionsPerNode, int watchesPerConnection,
-        int transactionsPerConnection, int outputBytes) {
+        int transactionsPerConnection, int transactionNodes, int outputBytes) {
 
     public XenStoreQuotas {
         if (nodesPerDomain < 1 || valueSize < 0 || permissionsPerNode < 1 || watchesPerConnection < 0
-                || transactionsPerConnection < 0 || outputBytes < 0) {
+                || transactionsPerConnection < 0 || transactionNodes < 1 || outputBytes < 0) {
             throw new IllegalArgumentException("bad quotas " + nodesPerDomain + ", " + valueSize + ", "
                     + permissionsPerNode + ", " + watchesPerConnection + ", " + transactionsPerConnection
-                    + ", " + outputBytes);
+                    + ", " + transactionNodes + ", " + outputBytes);
         }
     }
 
-    /** xenstored's defaults: 1000 nodes, 2048-byte values, 5 permission entries, 128 watches, 10 transactions; 256 KiB of queued output. */
+    /**
+     * xenstored's defaults: 1000 nodes, 2048-byte values, 5 permission entries, 128 watches, 10
+     * transactions of at most 1024 nodes; and 256 KiB of queued output.
+     */
     public static XenStoreQuotas defaults() {
-        return new XenStoreQuotas(1000, 2048, 5, 128, 10, 256 * 1024);
+        return new XenStoreQuotas(1000, 2048, 5, 128, 10, 1024, 256 * 1024);
     }
 }

@@ -15,7 +15,7 @@ class XsQuotaTest {
 
     @BeforeEach
     void setUp() {
-        store = new XenStore(new XenStoreQuotas(30, 100, 3, 4, 2, 1 << 20));
+        store = new XenStore(new XenStoreQuotas(30, 100, 3, 4, 2, 40, 1 << 20));
         dom0 = new XsClient(store, 0);
         store.introduceDomain(XsGuestTest.info(5));
         guest = new XsClient(store, 5);
@@ -86,9 +86,36 @@ class XsQuotaTest {
     }
 
     @Test
+    void transactionNodesIsEnospcAndPoisonsTheTransaction() {
+        int tx = guest.start();
+        String last = "OK";
+        int i = 0;
+        while (last.equals("OK") && i < 100) {
+            last = guest.callTx(tx, XenStoreOp.READ, "data/probe-" + i++).startsWith("ERROR ENOSPC") ? "ENOSPC" : "OK";
+        }
+        assertEquals("ENOSPC", last, "a transaction may not look at unboundedly many nodes");
+        assertEquals(39, i - 1, "39 probed nodes and their parent, data, make the 40 allowed; one more is too many");
+        assertEquals("ERROR ENOSPC", guest.callTx(tx, XenStoreOp.READ, "name"), "the transaction stays failed");
+        assertEquals("ERROR ENOSPC", guest.end(tx, true));
+        int tx2 = guest.start();
+        for (int k = 0; k < 41; k++) {
+            if (guest.writeTx(tx2, "data/same", "v" + k).equals("ERROR ENOSPC")) {
+                assertEquals(40, k, "40 logged changes fit, the 41st does not");
+                break;
+            }
+        }
+        assertEquals("OK", guest.end(tx2, false), "aborting is always fine");
+        int d = dom0.start();
+        for (int k = 0; k < 100; k++) {
+            assertEquals("OK", dom0.writeTx(d, "/dom0/n" + k, "v"));
+        }
+        assertEquals("OK", dom0.end(d, true));
+    }
+
+    @Test
     void badQuotasAreRejected() {
-        assertThrows(IllegalArgumentException.class, () -> new XenStoreQuotas(0, 1, 1, 1, 1, 1));
-        assertThrows(IllegalArgumentException.class, () -> new XenStoreQuotas(1, -1, 1, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new XenStoreQuotas(0, 1, 1, 1, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new XenStoreQuotas(1, -1, 1, 1, 1, 1, 1));
     }
 
     @Test
@@ -99,5 +126,6 @@ class XsQuotaTest {
         assertEquals(5, q.permissionsPerNode());
         assertEquals(128, q.watchesPerConnection());
         assertEquals(10, q.transactionsPerConnection());
+        assertEquals(1024, q.transactionNodes());
     }
 }

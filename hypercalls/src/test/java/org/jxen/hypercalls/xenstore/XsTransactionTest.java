@@ -201,7 +201,7 @@ class XsTransactionTest {
 
     @Test
     void quotaCheckedAgainOnCommit() {
-        store = new XenStore(new XenStoreQuotas(20, 2048, 5, 128, 10, 1 << 20));
+        store = new XenStore(new XenStoreQuotas(20, 2048, 5, 128, 10, 1024, 1 << 20));
         a = new XsClient(store, 0);
         store.introduceDomain(XsGuestTest.info(5));
         XsClient g = new XsClient(store, 5);

@@ -182,7 +182,7 @@ class XsWatchTest {
 
     @Test
     void eventsBeyondTheOutputLimitAreDroppedRepliesAreNot() {
-        store = new XenStore(new XenStoreQuotas(1000, 2048, 5, 128, 10, 200));
+        store = new XenStore(new XenStoreQuotas(1000, 2048, 5, 128, 10, 1024, 200));
         XsClient lazy = new XsClient(store, 0);
         XsClient writer = new XsClient(store, 0);
         lazy.watch("/flood", "t");

@@ -47,7 +47,7 @@ class XenStoreSocketServerTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        store = new XenStore(new XenStoreQuotas(1000, 2048, 5, 128, 10, 64 * 1024));
+        store = new XenStore(new XenStoreQuotas(1000, 2048, 5, 128, 10, 1024, 64 * 1024));
         server = new XenStoreSocketServer(store);
         socket = dir.resolve("xs.sock");
         server.start(socket);
