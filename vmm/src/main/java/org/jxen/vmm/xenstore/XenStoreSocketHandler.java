@@ -28,7 +28,7 @@ final class XenStoreSocketHandler extends ChannelInboundHandlerAdapter {
 
     private final XenStore store;
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
-    private Channel channel;
+    private volatile Channel channel;
     private XenStoreConnection connection;
 
     XenStoreSocketHandler(XenStore store) {

@@ -105,7 +105,8 @@ public final class XenStoreSocketServer implements AutoCloseable {
             throw new IOException(socketPath + " exists and is not a socket");
         }
         boolean live;
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socketPath))) {
+        try {
+            SocketChannel.open(UnixDomainSocketAddress.of(socketPath)).close();
             live = true;
         } catch (IOException refused) {
             live = false;
