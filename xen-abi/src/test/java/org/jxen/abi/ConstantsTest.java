@@ -288,6 +288,14 @@ class ConstantsTest {
             XsdSockmsg.ABS_PATH_MAX 3072
             XsdSockmsg.REL_PATH_MAX 2048
             XenstoreDomainInterface.RING_SIZE 1024
+            XenstoreDomainInterface.SERVER_FEATURE_RECONNECTION 1
+            XenstoreDomainInterface.SERVER_FEATURE_ERROR 2
+            XenstoreDomainInterface.CONNECTED 0
+            XenstoreDomainInterface.RECONNECT 1
+            XenstoreDomainInterface.ERROR_NONE 0
+            XenstoreDomainInterface.ERROR_COMM 1
+            XenstoreDomainInterface.ERROR_RINGIDX 2
+            XenstoreDomainInterface.ERROR_PROTO 3
             XenconsInterface.IN_SIZE 1024
             XenconsInterface.OUT_SIZE 2048
             SharedInfo.LEGACY_MAX_VCPUS 32
