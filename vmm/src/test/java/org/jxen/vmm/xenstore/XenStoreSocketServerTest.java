@@ -408,7 +408,7 @@ class XenStoreSocketServerTest {
         }
         System.out.println("XenStoreSocketServerTest outcomes: " + outcomes);
         goodClientWorks("after");
-        for (int i = 0; i < 200 && server.clientCount() > 0; i++) {
+        for (int i = 0; i < 400 && (server.clientCount() > 0 || store.connectionCount() > 0); i++) {
             Thread.sleep(25);
         }
         assertEquals(0, server.clientCount(), "every connection was closed on the server too");
