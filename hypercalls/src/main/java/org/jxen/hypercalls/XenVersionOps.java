@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Properties;
 import org.jxen.abi.WordSize;
+import org.jxen.abi.XenCompileInfo;
 import org.jxen.abi.XenErrno;
 import org.jxen.abi.XenFeature;
 import org.jxen.abi.XenVersion;
@@ -107,10 +108,10 @@ final class XenVersionOps {
     private static long compileInfo(GuestVirtualMemory g, long gva) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(XenVersion.COMPILE_INFO_LEN);
-            putString(buf, 0, 64, "javac " + BUILD.java());
-            putString(buf, 64, 16, "jxen");
-            putString(buf, 80, 32, "jxen.org");
-            putString(buf, 112, 32, BUILD.timestamp());
+            XenCompileInfo.setCompiler(buf, "javac " + BUILD.java());
+            XenCompileInfo.setCompileBy(buf, "jxen");
+            XenCompileInfo.setCompileDomain(buf, "jxen.org");
+            XenCompileInfo.setCompileDate(buf, BUILD.timestamp());
             return g.copyToGuest(buf, gva);
         }
     }
