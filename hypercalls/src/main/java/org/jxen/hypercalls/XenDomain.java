@@ -58,6 +58,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final MemoryOps memoryOps;
     private final VcpuOps vcpuOps;
     private final SchedOps schedOps;
+    private final GrantTableOps grantTableOps;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
@@ -84,6 +85,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.memoryOps = new MemoryOps(this, platform);
         this.vcpuOps = new VcpuOps(this, platform);
         this.schedOps = new SchedOps(this, platform);
+        this.grantTableOps = new GrantTableOps(this, memoryOps.grantTable(), memoryOps.physmap());
     }
 
     public int domid() {
@@ -114,6 +116,16 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     void setSharedInfoGfn(long gfn) {
         this.sharedInfoGfn = gfn;
+    }
+
+    /** The domain's physmap: populated, ballooned-out and Xen-frame gfns, and the memory reservation. */
+    public GuestPhysmap physmap() {
+        return memoryOps.physmap();
+    }
+
+    /** The domain's grant table (version 1), with the host side that backends use to map grants. */
+    public GrantTable grantTable() {
+        return memoryOps.grantTable();
     }
 
     public XenVcpu vcpu(int id) {
@@ -230,6 +242,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
+        memoryOps.grantTable().close();
         sharedInfo.deactivate();
     }
 
@@ -252,6 +265,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                 case Hypercall.MEMORY_OP -> memoryOps.handle(g, v, r);
                 case Hypercall.VCPU_OP -> vcpuOps.handle(g, v, r);
                 case Hypercall.SCHED_OP -> schedOps.handle(g, v, r);
+                case Hypercall.GRANT_TABLE_OP -> grantTableOps.handle(g, v, r);
                 case Hypercall.SET_TIMER_OP -> timers[v.id()].setTimerOp(r.wordSize() == WordSize.BITS_64 ? r.arg(0)
                         : (r.arg(0) & 0xffffffffL) | (r.arg(1) << 32)); // 32-bit: low half in ebx, high in ecx
                 default -> -XenErrno.ENOSYS;
