@@ -314,10 +314,15 @@ final class MemoryOps {
     }
 
     /**
-     * Places shared_info or grant-table frame {@code idx} at {@code gpfn}, which must be RAM holding
-     * no other Xen frame and no page a backend has mapped ({@code -EINVAL}, {@code -EBUSY}).
+     * Places shared_info or grant-table frame {@code idx} at {@code gpfn}: the index must exist
+     * ({@code -EINVAL}) and the gfn be RAM ({@code -EINVAL}) holding no other Xen frame and no page a
+     * backend has mapped ({@code -EBUSY}).
      */
     private long placeXenFrame(WordSize w, int space, long idx, long gpfn) {
+        boolean validIndex = space == XenMapSpace.SHARED_INFO ? idx == 0 : idx >= 0 && idx < grantTable.maxFrames();
+        if (!validIndex) {
+            return -XenErrno.EINVAL; // also a status-frame index: version 1 has none
+        }
         synchronized (physmap) {
             if (!physmap.isRam(gpfn)) {
                 return -XenErrno.EINVAL;
