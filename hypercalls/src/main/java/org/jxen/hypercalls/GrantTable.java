@@ -185,16 +185,6 @@ public final class GrantTable implements AutoCloseable {
         return frameGfn[idx] >= 0 ? frameGfn[idx] : INVALID_GFN;
     }
 
-    /** Frame index of the Xen frame at {@code gfn}, or -1. Caller holds the p2m lock. */
-    int frameAt(long gfn) {
-        for (int i = 0; i < maxFrames; i++) {
-            if (frameGfn[i] == gfn) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     /**
      * {@code XENMEM_add_to_physmap(XENMAPSPACE_grant_table, idx, gfn)}: places frame {@code idx} at
      * RAM gfn {@code gfn}, which the caller has checked holds no other Xen frame and no backend

@@ -28,8 +28,8 @@ import org.jxen.gpc.Memslot;
  * when the frame moves on, the gfn is populated RAM again with its content as it was (Xen would
  * leave a hole there).</li>
  * </ul>
- * Populated and ballooned gfns can be <em>pinned</em>: mapped by a host backend through a grant
- * ({@link GrantTable#mapForeign}). A pinned gfn is not ballooned out.
+ * A populated gfn can be <em>pinned</em>: mapped by a host backend through a grant
+ * ({@link GrantTable#mapForeign}). A pinned gfn is not ballooned out and gets no Xen frame.
  *
  * <h2>Reservation</h2>
  * {@code max_pages} is the RAM of the domain when it was built (the host may change it);
