@@ -152,6 +152,15 @@ public final class GfnToPfnCache {
 
     // ------------------------------------------------------------------ lower-level API
 
+    /**
+     * True when the calling thread is inside any cache now (between a successful {@code lock()} or
+     * {@code tryLock()} and its {@code unlock()}). Code that may wait for an invalidation (a memory
+     * map change, a discard) checks this first: such a wait from inside a cache could deadlock.
+     */
+    public static boolean currentThreadHoldsAny() {
+        return ReaderSlots.currentHoldsAny();
+    }
+
     /** True when the cache is valid now for its gpa and length under the current memory map. */
     public boolean check() {
         MappedArea m = mapping;

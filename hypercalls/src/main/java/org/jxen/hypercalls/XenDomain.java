@@ -72,6 +72,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final Pvclocks pvclocks;
     /** Serialises writers of the wall clock in shared_info. */
     private final Object wallClockLock = new Object();
+    private final GrantTableOps grantTableOps;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
@@ -102,6 +103,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.watchdogs = new DomainWatchdogs(this, scheduler);
         this.pvclocks = new Pvclocks(this, platform, scheduler, config.vcpus());
         pvclocks.start();
+        this.grantTableOps = new GrantTableOps(this, memoryOps.grantTable(), memoryOps.physmap());
     }
 
     public int domid() {
@@ -132,6 +134,16 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     void setSharedInfoGfn(long gfn) {
         this.sharedInfoGfn = gfn;
+    }
+
+    /** The domain's physmap: populated, ballooned-out and Xen-frame gfns, and the memory reservation. */
+    public GuestPhysmap physmap() {
+        return memoryOps.physmap();
+    }
+
+    /** The domain's grant table (version 1), with the host side that backends use to map grants. */
+    public GrantTable grantTable() {
+        return memoryOps.grantTable();
     }
 
     public XenVcpu vcpu(int id) {
@@ -303,6 +315,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     public void close() {
         watchdogs.cancelAll();
         scheduler.shutdownNow();
+        memoryOps.grantTable().close();
         sharedInfo.deactivate();
         pvclocks.close();
     }
@@ -347,6 +360,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                 case Hypercall.MEMORY_OP -> memoryOps.handle(g, v, r);
                 case Hypercall.VCPU_OP -> vcpuOps.handle(g, v, r);
                 case Hypercall.SCHED_OP -> schedOps.handle(g, v, r);
+                case Hypercall.GRANT_TABLE_OP -> grantTableOps.handle(g, v, r);
                 case Hypercall.SET_TIMER_OP -> timers[v.id()].setTimerOp(r.wordSize() == WordSize.BITS_64 ? r.arg(0)
                         : (r.arg(0) & 0xffffffffL) | (r.arg(1) << 32)); // 32-bit: low half in ebx, high in ecx
                 case Hypercall.MULTICALL -> multicallOps.handle(g, v, r);

@@ -49,7 +49,10 @@ class VcpuTimersTest extends DomainTestBase {
         long deadline = domain.systemTime() + 100_000_000L;
         assertEquals(0, call(Hypercall.SET_TIMER_OP, deadline, 0, 0));
         Thread.sleep(50);
-        assertTrue(!timerPending(port), "not before the deadline");
+        boolean early = timerPending(port);
+        if (domain.systemTime() < deadline) { // a loaded host may oversleep past the deadline
+            assertTrue(!early, "not before the deadline");
+        }
         long fired = waitForPending(port, 2000);
         assertTrue(fired > 0, "VIRQ_TIMER arrived");
         assertTrue(fired >= deadline, "not before the deadline");
