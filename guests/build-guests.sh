@@ -41,7 +41,7 @@ compile() { # source object
 }
 
 lib_objs=()
-for f in runtime.c console.c ucall.c idt.c entry.S xenpv.c; do
+for f in runtime.c console.c ucall.c idt.c entry.S xen_setup.c compat32.c compat32_entry.S xenpv.c; do
     o="$obj/lib-${f%.*}.o"
     compile "$src/lib/$f" "$o"
     lib_objs+=("$o")

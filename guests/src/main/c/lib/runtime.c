@@ -30,10 +30,11 @@ void idt_load(void);
 
 /*
  * Our own GDT, so that interrupt delivery and iretq (which read descriptors from
- * memory) never depend on what the host left in GDTR: 0x08 64-bit code, 0x10 data.
+ * memory) never depend on what the host left in GDTR: 0x08 64-bit code, 0x10 data,
+ * 0x18 32-bit code (compatibility mode, for hypercalls with the 32-bit ABI: compat32.h).
  */
-static const uint64_t gdt[3] __attribute__((aligned(16))) = {
-    0, 0x00af9b000000ffffull, 0x00cf93000000ffffull,
+static const uint64_t gdt[4] __attribute__((aligned(16))) = {
+    0, 0x00af9b000000ffffull, 0x00cf93000000ffffull, 0x00cf9b000000ffffull,
 };
 
 static void gdt_load(void)

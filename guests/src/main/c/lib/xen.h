@@ -101,13 +101,13 @@ enum {
 /* hvm_op sub-ops and parameters */
 #define HVMOP_set_param                0
 #define HVMOP_get_param                1
+#define HVMOP_get_time                 10
 #define HVMOP_set_evtchn_upcall_vector 23
 #define HVM_PARAM_CALLBACK_IRQ 0
 #define HVM_PARAM_STORE_PFN    1
 #define HVM_PARAM_STORE_EVTCHN 2
 #define HVM_PARAM_CONSOLE_PFN    17
 #define HVM_PARAM_CONSOLE_EVTCHN 18
-#define HVMOP_get_time 10
 #define HVM_PARAM_CALLBACK_TYPE_VECTOR 2ull /* in bits 63:56 of CALLBACK_IRQ */
 
 /* Xen errno values (hypercalls return them negated) */
@@ -368,5 +368,100 @@ XEN_PIN_OFF(xenstore_domain_interface, req_cons, 2048);
 XEN_PIN_OFF(xenstore_domain_interface, rsp_prod, 2060);
 XEN_PIN_OFF(xenstore_domain_interface, error, 2072);
 XEN_PIN_SIZE(xsd_sockmsg, 16);
+
+/* ---- memory reservation, memory map and grant tables v1 (memory_op, grant_table_op) ---- */
+
+#define XENMEM_increase_reservation 0
+#define XENMEM_decrease_reservation 1
+#define XENMEM_maximum_ram_page     2
+#define XENMEM_current_reservation  3
+#define XENMEM_maximum_reservation  4
+#define XENMEM_populate_physmap     6
+#define XENMEM_memory_map           9
+#define XENMEM_add_to_physmap_batch 23
+#define XENMEM_EXTENT_SHIFT         6 /* cmd >> 6: the extent to start at */
+#define XENMAPIDX_grant_table_status 0x80000000u
+
+struct xen_memory_reservation {
+    uint64_t *extent_start; /* xen_pfn_t[]: gfns */
+    uint64_t nr_extents;
+    uint32_t extent_order;
+    uint32_t mem_flags;
+    uint16_t domid;
+};
+
+struct xen_memory_map {
+    uint32_t nr_entries;
+    void *buffer; /* struct e820_entry[] */
+};
+
+#define E820_RAM      1
+#define E820_RESERVED 2
+struct e820_entry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;
+} __attribute__((packed));
+
+#define GNTTABOP_setup_table 2
+#define GNTTABOP_query_size  6
+#define GNTTABOP_set_version 8
+#define GNTTABOP_get_version 10
+
+#define GTF_invalid       0
+#define GTF_permit_access 1
+#define GTF_readonly      (1u << 2)
+#define GTF_reading       (1u << 3)
+#define GTF_writing       (1u << 4)
+
+#define GNTST_okay          0
+#define GNTST_general_error (-1)
+
+struct grant_entry_v1 {
+    uint16_t flags;
+    uint16_t domid;
+    uint32_t frame;
+};
+
+struct gnttab_setup_table {
+    uint16_t dom;
+    uint32_t nr_frames;
+    int16_t  status;
+    uint64_t *frame_list;
+};
+
+struct gnttab_query_size {
+    uint16_t dom;
+    uint32_t nr_frames;
+    uint32_t max_nr_frames;
+    int16_t  status;
+};
+
+struct gnttab_set_version { uint32_t version; };
+
+struct gnttab_get_version {
+    uint16_t dom;
+    uint16_t pad;
+    uint32_t version;
+};
+
+XEN_PIN_SIZE(xen_memory_reservation, 32);
+XEN_PIN_OFF(xen_memory_reservation, nr_extents, 8);
+XEN_PIN_OFF(xen_memory_reservation, extent_order, 16);
+XEN_PIN_OFF(xen_memory_reservation, mem_flags, 20);
+XEN_PIN_OFF(xen_memory_reservation, domid, 24);
+XEN_PIN_SIZE(xen_memory_map, 16);
+XEN_PIN_OFF(xen_memory_map, buffer, 8);
+XEN_PIN_SIZE(e820_entry, 20);
+XEN_PIN_OFF(e820_entry, type, 16);
+XEN_PIN_SIZE(grant_entry_v1, 8);
+XEN_PIN_OFF(grant_entry_v1, frame, 4);
+XEN_PIN_SIZE(gnttab_setup_table, 24);
+XEN_PIN_OFF(gnttab_setup_table, status, 8);
+XEN_PIN_OFF(gnttab_setup_table, frame_list, 16);
+XEN_PIN_SIZE(gnttab_query_size, 16);
+XEN_PIN_OFF(gnttab_query_size, status, 12);
+XEN_PIN_SIZE(gnttab_set_version, 4);
+XEN_PIN_SIZE(gnttab_get_version, 8);
 
 #endif

@@ -38,6 +38,16 @@ class BenchmarkListTest {
         }
     }
 
+    @Test
+    void jmhGeneratedTheBalloonAndGrantBenchmarks() throws IOException {
+        List<String> lines = benchmarkList().lines().toList();
+        for (String m : List.of("balloonCycle512", "balloonCycle512Scattered", "grantMapReadUnmap", "grantRead4k")) {
+            String method = " S " + m.length() + " " + m + " ";
+            assertTrue(lines.stream().anyMatch(l -> l.contains(" org.jxen.bench.BalloonAndGrants ") && l.contains(method)),
+                    "META-INF/BenchmarkList does not list org.jxen.bench.BalloonAndGrants." + m);
+        }
+    }
+
     private static String benchmarkList() throws IOException {
         Path file = Path.of("target", "classes", "META-INF", "BenchmarkList");
         if (Files.isRegularFile(file)) {

@@ -152,6 +152,15 @@ public final class GfnToPfnCache {
 
     // ------------------------------------------------------------------ lower-level API
 
+    /**
+     * True when the calling thread is inside any cache now (between a successful {@code lock()} or
+     * {@code tryLock()} and its {@code unlock()}). Code that may wait for an invalidation (a memory
+     * map change, a discard) checks this first: such a wait from inside a cache could deadlock.
+     */
+    public static boolean currentThreadHoldsAny() {
+        return ReaderSlots.currentHoldsAny();
+    }
+
     /** True when the cache is valid now for its gpa and length under the current memory map. */
     public boolean check() {
         MappedArea m = mapping;
@@ -400,6 +409,17 @@ public final class GfnToPfnCache {
         if (retired.length > 0 && !ReaderSlots.anyReader(id)) {
             retired = NO_MAPPINGS;
         }
+    }
+
+    /**
+     * Waits until no thread is between {@code lock()} and {@code unlock()} of this cache: every
+     * critical section that began before the call has ended when it returns (a grace period, for a
+     * writer that redirected its readers elsewhere and must see their last writes). Not from a
+     * thread that holds this cache.
+     */
+    public void awaitReaders() {
+        requireNotInside("await the readers of");
+        ReaderSlots.awaitNoReader(id);
     }
 
     /** Waits for readers, then forgets every mapping that was retired before the wait began. */

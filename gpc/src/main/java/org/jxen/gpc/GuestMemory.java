@@ -223,6 +223,43 @@ public final class GuestMemory {
         }
     }
 
+    /**
+     * Gives back the host pages behind the guest-physical range {@code [gpa, gpa + length)}
+     * (page-aligned, possibly across memslots): for each memslot piece, {@link #discard} of the
+     * host range behind it, so every cache over those pages (through any slot that maps them) is
+     * invalidated and drained before the pages go. The pages read as zero afterwards; the memslots
+     * stay, so a later guest or host access finds fresh zeroed pages (and takes host memory again).
+     * Serialised with memory-map changes, so the slots cannot change between translation and
+     * discard.
+     *
+     * @throws IllegalArgumentException when the range is not page-aligned or any page of it is not
+     *         backed by a writable memslot now (then nothing is discarded)
+     * @throws IllegalStateException when the calling thread is inside a cache
+     */
+    public synchronized void discardGuestRange(long gpa, long length) {
+        if (gpa < 0 || length <= 0 || gpa % HostMemory.PAGE_SIZE != 0 || length % HostMemory.PAGE_SIZE != 0
+                || gpa > Long.MAX_VALUE - length) {
+            throw new IllegalArgumentException("guest range [0x" + Long.toHexString(gpa) + ", +0x"
+                    + Long.toHexString(length) + ") is not page-aligned");
+        }
+        requireNotInsideCache("discard guest memory");
+        MemoryMap m = map;
+        for (long done = 0; done < length; ) {
+            Memslot s = m.find(gpa + done);
+            if (s == null || s.isReadOnly()) {
+                throw new IllegalArgumentException("guest page 0x" + Long.toHexString(gpa + done)
+                        + (s == null ? " is not backed" : " is read-only") + " in " + m);
+            }
+            done += Math.min(length - done, s.end() - (gpa + done));
+        }
+        for (long done = 0; done < length; ) {
+            Memslot s = m.find(gpa + done);
+            long chunk = Math.min(length - done, s.end() - (gpa + done));
+            discard(s.memory(), s.memoryOffset() + (gpa + done - s.gpa()), chunk);
+            done += chunk;
+        }
+    }
+
     /** The number of invalidations (host-range or memory-map) in progress now. */
     public long invalidationsInProgress() {
         return invalidationsInProgress.get();

@@ -141,6 +141,35 @@ public final class HostMemory implements AutoCloseable {
         }
     }
 
+    /**
+     * How many pages of {@code [offset, offset + length)} (page-aligned) are resident in host RAM now,
+     * as {@code mincore} reports them: for {@code MAP_SHARED} memory a page counts while the shared
+     * memory object holds it, whoever touched it (this process or KVM on the guest's behalf). A
+     * snapshot: other threads and the guest may change it at once. Any thread; fails with
+     * {@link IllegalStateException} once the memory is closed ({@code mincore} only reads page
+     * tables, so even a call that races with {@link #close()} touches no memory).
+     */
+    public long residentPages(long offset, long length) {
+        checkRange(offset, length);
+        if (closed || !segment.scope().isAlive()) {
+            throw new IllegalStateException(this + " is closed");
+        }
+        long pages = length / PAGE_SIZE;
+        long resident = 0;
+        long chunkPages = 1 << 16;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment vec = a.allocate(Math.min(pages, chunkPages));
+            for (long done = 0; done < pages; done += chunkPages) {
+                long n = Math.min(chunkPages, pages - done);
+                LinuxMemory.mincore(segment.address() + offset + done * PAGE_SIZE, n * PAGE_SIZE, vec);
+                for (long i = 0; i < n; i++) {
+                    resident += vec.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 1;
+                }
+            }
+        }
+        return resident;
+    }
+
     void checkRange(long offset, long length) {
         if (offset < 0 || length <= 0 || offset % PAGE_SIZE != 0 || length % PAGE_SIZE != 0
                 || offset > size - length) {

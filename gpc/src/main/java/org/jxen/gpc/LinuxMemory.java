@@ -11,7 +11,7 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The few Linux calls that guest memory needs ({@code mmap}, {@code munmap}, {@code memfd_create},
- * {@code ftruncate}, {@code madvise}, {@code close}), bound through {@code java.lang.foreign} with
+ * {@code ftruncate}, {@code madvise}, {@code mincore}, {@code close}), bound through {@code java.lang.foreign} with
  * {@code errno} captured on every call. Stateless; safe from any thread.
  */
 final class LinuxMemory {
@@ -43,6 +43,8 @@ final class LinuxMemory {
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT));
+    private static final MethodHandle MINCORE = bind("mincore", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
 
     private LinuxMemory() {
     }
@@ -94,6 +96,24 @@ final class LinuxMemory {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("madvise call failed", t);
+        }
+    }
+
+    /**
+     * {@code mincore}: one byte per page of {@code [address, address + length)} into {@code vec}, bit 0
+     * set when the page is resident in host RAM (for shared memory: in the page cache).
+     */
+    static void mincore(long address, long length, MemorySegment vec) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int result = (int) MINCORE.invokeExact(state, address, length, vec);
+            if (result != 0) {
+                throw new HostCallException("mincore", (int) ERRNO.get(state, 0L), "length " + length);
+            }
+        } catch (HostCallException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("mincore call failed", t);
         }
     }
 

@@ -373,6 +373,10 @@ public final class EventChannels {
         if (v == null) {
             return;
         }
+        if (!v.hasVcpuInfo()) {
+            v.deferSelectorWord(word); // a vCPU past the 32 slots of shared_info: kept until it registers one
+            return;
+        }
         WordSize w = domain.wordSize();
         var cache = v.vcpuInfoCache();
         long base = v.vcpuInfoOffset();

@@ -40,7 +40,11 @@ final class VcpuOps {
             case VcpuOp.REGISTER_VCPU_INFO -> {
                 long mfn = g.readU64(arg);
                 long offset = g.readU32(arg + 8);
-                yield v.registerVcpuInfo(mfn, offset);
+                int rc = v.registerVcpuInfo(mfn, offset);
+                if (rc == 0) {
+                    domain.pvclocks().updateNow(vcpuId); // the guest may read its clock at once
+                }
+                yield rc;
             }
             case VcpuOp.SET_SINGLESHOT_TIMER -> {
                 long deadline = g.readU64(arg);
@@ -57,6 +61,10 @@ final class VcpuOps {
                     v.runstateArea.update(v.runstate.snapshot(), true);
                 }
                 yield rc;
+            }
+            case VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA -> {
+                long gva = domain.wordSize() == WordSize.BITS_64 ? g.readU64(arg) : g.readU32(arg);
+                yield domain.pvclocks().registerTimeArea(g, vcpuId, gva);
             }
             case VcpuOp.GET_RUNSTATE_INFO -> {
                 try (Arena a = Arena.ofConfined()) {

@@ -68,6 +68,11 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private volatile int shutdownCode = -1;
     /** The reason the domain shut down with, or -1 while it runs. */
     private volatile int shutdownReason = -1;
+    /** The vCPUs' pvclocks and their periodic calibration. */
+    private final Pvclocks pvclocks;
+    /** Serialises writers of the wall clock in shared_info. */
+    private final Object wallClockLock = new Object();
+    private final GrantTableOps grantTableOps;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
@@ -96,6 +101,9 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.schedOps = new SchedOps(this, platform);
         this.multicallOps = new MulticallOps(this, config.vcpus());
         this.watchdogs = new DomainWatchdogs(this, scheduler);
+        this.pvclocks = new Pvclocks(this, platform, scheduler, config.vcpus());
+        pvclocks.start();
+        this.grantTableOps = new GrantTableOps(this, memoryOps.grantTable(), memoryOps.physmap());
     }
 
     public int domid() {
@@ -126,6 +134,16 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     void setSharedInfoGfn(long gfn) {
         this.sharedInfoGfn = gfn;
+    }
+
+    /** The domain's physmap: populated, ballooned-out and Xen-frame gfns, and the memory reservation. */
+    public GuestPhysmap physmap() {
+        return memoryOps.physmap();
+    }
+
+    /** The domain's grant table (version 1), with the host side that backends use to map grants. */
+    public GrantTable grantTable() {
+        return memoryOps.grantTable();
     }
 
     public XenVcpu vcpu(int id) {
@@ -297,7 +315,14 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     public void close() {
         watchdogs.cancelAll();
         scheduler.shutdownNow();
+        memoryOps.grantTable().close();
         sharedInfo.deactivate();
+        pvclocks.close();
+    }
+
+    /** The vCPUs' pvclocks. */
+    Pvclocks pvclocks() {
+        return pvclocks;
     }
 
     // ------------------------------------------------------------------ dispatch
@@ -308,8 +333,17 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         if (v == null) {
             return -XenErrno.EINVAL;
         }
-        wordSize = r.wordSize();
-        return call(v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId())), v, r);
+        WordSize w = r.wordSize();
+        if (w != wordSize) {
+            wordSizeChanged(w);
+        }
+        GuestVirtualMemory g = v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId()));
+        try {
+            v.followWordSize(g, w);
+        } catch (GuestPointerFault | GuestMemoryFault e) {
+            // the area's address no longer translates: the next registration sets it again
+        }
+        return call(g, v, r);
     }
 
     /**
@@ -326,6 +360,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
                 case Hypercall.MEMORY_OP -> memoryOps.handle(g, v, r);
                 case Hypercall.VCPU_OP -> vcpuOps.handle(g, v, r);
                 case Hypercall.SCHED_OP -> schedOps.handle(g, v, r);
+                case Hypercall.GRANT_TABLE_OP -> grantTableOps.handle(g, v, r);
                 case Hypercall.SET_TIMER_OP -> timers[v.id()].setTimerOp(r.wordSize() == WordSize.BITS_64 ? r.arg(0)
                         : (r.arg(0) & 0xffffffffL) | (r.arg(1) << 32)); // 32-bit: low half in ebx, high in ecx
                 case Hypercall.MULTICALL -> multicallOps.handle(g, v, r);
@@ -336,22 +371,74 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         }
     }
 
+    /**
+     * The guest's hypercall ABI switched (32-bit protected or compatibility mode vs 64-bit mode).
+     * What follows the new size: the wall clock, written again at its offsets in the new
+     * shared_info layout (as Xen's {@code hvm_latch_shinfo_size} and KVM do); event-channel words,
+     * selector and port count (read at each use); runstate areas (laid out again by each vCPU's next
+     * hypercall). Like Xen and KVM, the rest of shared_info is not converted: pending bits of ports
+     * below 1024 sit at the same bytes in both layouts, masks do not, and a guest that switches
+     * sets its masks again.
+     */
+    private synchronized void wordSizeChanged(WordSize w) {
+        if (wordSize == w) {
+            return;
+        }
+        wordSize = w;
+        if (sharedInfoGfn >= 0) {
+            writeWallClock(w);
+        }
+    }
+
     int self(int domid) {
         return domid == org.jxen.abi.Evtchn.DOMID_SELF ? config.domid() : domid;
     }
 
     /** Writes the wall clock at system time 0 into shared_info (the guest adds its system time). */
     void writeWallClock(WordSize w) {
-        var m = sharedInfo.lock();
-        if (m == null) {
-            return;
+        synchronized (wallClockLock) {
+            var m = sharedInfo.lock();
+            if (m == null) {
+                return;
+            }
+            try {
+                java.time.Instant t = java.time.Instant.now();
+                org.jxen.hypercalls.time.WallClock.writeBootTime(m, w, t.getEpochSecond() * 1_000_000_000L + t.getNano(),
+                        systemTime());
+            } finally {
+                sharedInfo.unlock();
+            }
         }
-        try {
-            java.time.Instant t = java.time.Instant.now();
-            org.jxen.hypercalls.time.WallClock.writeBootTime(m, w, t.getEpochSecond() * 1_000_000_000L + t.getNano(),
-                    systemTime());
-        } finally {
-            sharedInfo.unlock();
+    }
+
+    /**
+     * Re-writes the wall clock when the boot time in shared_info differs from the host's
+     * (real time minus system time) by more than {@code thresholdNanos}, as after a step of the
+     * host's real-time clock. Never waits: gives up (returns false) when shared_info cannot be
+     * locked now. Returns true when shared_info is current.
+     */
+    boolean resyncWallClock(long thresholdNanos) {
+        if (sharedInfoGfn < 0) {
+            return true;
+        }
+        synchronized (wallClockLock) {
+            var m = sharedInfo.tryLock();
+            if (m == null) {
+                return false;
+            }
+            try {
+                WordSize w = wordSize;
+                java.time.Instant t = java.time.Instant.now();
+                long realtime = t.getEpochSecond() * 1_000_000_000L + t.getNano();
+                long now = systemTime();
+                var r = org.jxen.hypercalls.time.WallClock.read(m, w, 100);
+                if (r == null || Math.abs(r.epochSec() * 1_000_000_000L + r.nsec() - (realtime - now)) > thresholdNanos) {
+                    org.jxen.hypercalls.time.WallClock.writeBootTime(m, w, realtime, now);
+                }
+                return true;
+            } finally {
+                sharedInfo.unlock();
+            }
         }
     }
 

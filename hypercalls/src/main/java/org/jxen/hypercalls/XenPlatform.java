@@ -27,6 +27,15 @@ public interface XenPlatform {
     /** A monotonic clock in nanoseconds: the source of Xen system time. */
     long monotonicNanos();
 
+    /**
+     * The time-stamp counter the guest reads, paired with {@link #monotonicNanos()}, from which the
+     * domain writes the vCPUs' pvclocks; null when the platform has none (then no pvclock is
+     * written and {@code XENFEAT_hvm_safe_pvclock} is not offered).
+     */
+    default org.jxen.hypercalls.time.GuestTsc guestTsc() {
+        return null;
+    }
+
     /** Guest output for the PV console: {@code console_io} writes land here. */
     void consoleWrite(byte[] bytes, int offset, int length);
 

@@ -5,6 +5,9 @@ import org.jxen.abi.SharedInfo;
 import org.jxen.abi.WordSize;
 import org.jxen.gpc.GfnToPfnCache;
 import org.jxen.gpc.GpcStatus;
+import org.jxen.gpc.MappedArea;
+import java.lang.foreign.MemorySegment;
+import org.jxen.abi.VcpuInfo;
 import org.jxen.hypercalls.mm.GuestVirtualMemory;
 
 /**
@@ -43,8 +46,23 @@ public final class XenVcpu {
      */
     public void setRunstate(int state, long runDelayNanos, boolean mayBlock) {
         runstate.change(state, domain.systemTime(), runDelayNanos);
-        if (runstateArea.isRegistered()) {
+        // after another vCPU switched the guest's word size, this area waits for this vCPU's next
+        // hypercall to be laid out again ({@link #followWordSize}): never write the old layout
+        if (runstateArea.isRegistered() && runstateArea.wordSize() == domain.wordSize()) {
             runstateArea.update(runstate.snapshot(), mayBlock);
+        }
+    }
+
+    /**
+     * On this vCPU's thread, in a hypercall made with word size {@code w}: when the runstate area
+     * was registered in the other layout, registers it again in this one at the same guest address
+     * and writes the current record (scenario 20; Xen writes the compat or native record as the
+     * domain's latched size says).
+     */
+    void followWordSize(GuestVirtualMemory g, WordSize w) {
+        if (runstateArea.isRegistered() && runstateArea.wordSize() != w && runstateArea.relayout(g, w) == 0
+                && runstateArea.isRegistered() && runstateArea.wordSize() == w) {
+            runstateArea.update(runstate.snapshot(), true);
         }
     }
 
@@ -84,9 +102,94 @@ public final class XenVcpu {
         if (st == GpcStatus.BAD_LENGTH || st == GpcStatus.BAD_ADDRESS) {
             return -org.jxen.abi.XenErrno.EINVAL;
         }
-        // Xen copies the current contents of the old vcpu_info over; the guest then owns the new one
-        vcpuInfoRegistered = true;
+        boolean hadDefault = hasVcpuInfo();
+        copyIntoRegistered(hadDefault);
+        vcpuInfoRegistered = true; // raises from now on go to the new place
+        if (hadDefault) {
+            mergePendingFromSharedInfo();
+        }
+        domain.eventChannels().flushDeferred(); // selector words kept while there was no vcpu_info
         return 0;
+    }
+
+    /**
+     * Before the switch, when only this thread writes the new place: it gets the vCPU's state from
+     * its slot in shared_info, as Xen copies vcpu_info when it moves it (the mask, pending state,
+     * arch part and time), or zeroes for a vCPU that had no slot.
+     */
+    private void copyIntoRegistered(boolean fromSharedInfo) {
+        byte[] state = new byte[64];
+        if (fromSharedInfo) {
+            GfnToPfnCache si = domain.sharedInfoCache();
+            MappedArea from = si.lock();
+            if (from != null) {
+                try {
+                    from.copyTo(SharedInfo.offsetOfVcpuInfo(domain.wordSize(), id), MemorySegment.ofArray(state));
+                } finally {
+                    si.unlock();
+                }
+            }
+        }
+        MappedArea to = vcpuInfo.lock();
+        if (to != null) {
+            try {
+                to.copyFrom(MemorySegment.ofArray(state), 0);
+            } finally {
+                vcpuInfo.unlock();
+            }
+        }
+    }
+
+    /**
+     * After the switch: raisers that chose the old place before it have finished when
+     * {@code awaitReaders} returns, so the selector bits and upcall_pending they set there are
+     * merged into the new place now, and an upcall is delivered if that made one pending. No event
+     * raised around the move is lost.
+     */
+    private void mergePendingFromSharedInfo() {
+        GfnToPfnCache si = domain.sharedInfoCache();
+        si.awaitReaders();
+        WordSize w = domain.wordSize();
+        long base = SharedInfo.offsetOfVcpuInfo(w, id);
+        long selOff = VcpuInfo.offsetOfEvtchnPendingSel(w);
+        long pendingOff = VcpuInfo.offsetOfEvtchnUpcallPending(w);
+        long sel;
+        boolean pending;
+        MappedArea from = si.lock();
+        if (from == null) {
+            return; // shared_info unmapped meanwhile: what it held was copied before the switch
+        }
+        try {
+            sel = w == WordSize.BITS_64 ? from.getLongVolatile(base + selOff) : from.getIntVolatile(base + selOff) & 0xffffffffL;
+            pending = from.getByteVolatile(base + pendingOff) != 0;
+        } finally {
+            si.unlock();
+        }
+        if (sel == 0 && !pending) {
+            return;
+        }
+        boolean deliver = false;
+        MappedArea to = vcpuInfo.lock();
+        if (to == null) {
+            for (long words = sel; words != 0; words &= words - 1) {
+                deferSelectorWord(Long.numberOfTrailingZeros(words)); // applied when it can be written
+            }
+            domain.scheduleDeferredFlush();
+            return;
+        }
+        try {
+            if (w == WordSize.BITS_64) {
+                to.getAndBitwiseOrLong(selOff, sel);
+            } else {
+                to.getAndBitwiseOrInt(selOff, (int) sel);
+            }
+            deliver = to.getAndSetByte(pendingOff, (byte) 1) == 0;
+        } finally {
+            vcpuInfo.unlock();
+        }
+        if (deliver) {
+            domain.deliverUpcall(id);
+        }
     }
 
     /** True when this vCPU's evtchn_upcall_pending is set (false when vcpu_info cannot be read). */

@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Properties;
 import org.jxen.abi.WordSize;
+import org.jxen.abi.XenCompileInfo;
 import org.jxen.abi.XenErrno;
 import org.jxen.abi.XenFeature;
 import org.jxen.abi.XenVersion;
@@ -28,8 +29,9 @@ final class XenVersionOps {
     static final int COMMANDLINE_LEN = 1024;
     /** Capabilities of an HVM guest of either word size, as Xen lists them. */
     static final String CAPABILITIES = "hvm-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p";
-    /** The features jxen offers in submap 0 (see {@link XenFeature}). */
-    static final int FEATURES = (1 << XenFeature.AUTO_TRANSLATED_PHYSMAP) | (1 << XenFeature.HVM_CALLBACK_VECTOR);
+    /** The features jxen always offers in submap 0 (see {@link XenFeature}); hvm_safe_pvclock is added with a guest TSC. */
+    static final int FEATURES = (1 << XenFeature.WRITABLE_PAGE_TABLES) | (1 << XenFeature.AUTO_TRANSLATED_PHYSMAP)
+            | (1 << XenFeature.HVM_CALLBACK_VECTOR); // what Xen gives any translated (HVM) guest, less vNUMA
 
     /** What the build wrote into build.properties, and the build id derived from it. */
     record BuildInfo(String version, String timestamp, String java, byte[] buildId) {
@@ -85,7 +87,9 @@ final class XenVersionOps {
             }
             case XenVersion.GET_FEATURES -> {
                 long index = g.readU32(arg);
-                g.writeU32(arg + 4, index == 0 ? FEATURES : 0);
+                // the pvclock bit only when the platform has a guest TSC, so that it is written
+                int submap0 = FEATURES | (domain.pvclocks().available() ? 1 << XenFeature.HVM_SAFE_PVCLOCK : 0);
+                g.writeU32(arg + 4, index == 0 ? submap0 : 0);
                 yield 0;
             }
             case XenVersion.PAGESIZE -> 4096;
@@ -104,10 +108,10 @@ final class XenVersionOps {
     private static long compileInfo(GuestVirtualMemory g, long gva) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(XenVersion.COMPILE_INFO_LEN);
-            putString(buf, 0, 64, "javac " + BUILD.java());
-            putString(buf, 64, 16, "jxen");
-            putString(buf, 80, 32, "jxen.org");
-            putString(buf, 112, 32, BUILD.timestamp());
+            XenCompileInfo.setCompiler(buf, "javac " + BUILD.java());
+            XenCompileInfo.setCompileBy(buf, "jxen");
+            XenCompileInfo.setCompileDomain(buf, "jxen.org");
+            XenCompileInfo.setCompileDate(buf, BUILD.timestamp());
             return g.copyToGuest(buf, gva);
         }
     }

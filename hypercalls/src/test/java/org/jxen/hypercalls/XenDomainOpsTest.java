@@ -68,7 +68,8 @@ class XenDomainOpsTest extends DomainTestBase {
         m.putInt(ARGS, 0);
         assertEquals(0, call(Hypercall.XEN_VERSION, XenVersion.GET_FEATURES, ARGS, 0));
         int features = m.getInt(ARGS + 4);
-        assertEquals((1 << XenFeature.AUTO_TRANSLATED_PHYSMAP) | (1 << XenFeature.HVM_CALLBACK_VECTOR),
+        assertEquals((1 << XenFeature.WRITABLE_PAGE_TABLES) | (1 << XenFeature.AUTO_TRANSLATED_PHYSMAP)
+                | (1 << XenFeature.HVM_CALLBACK_VECTOR),
                 features & ~(1 << XenFeature.HVM_SAFE_PVCLOCK), "only what jxen offers");
         assertEquals(0, features & (1 << XenFeature.HVM_PIRQS), "no PIRQs");
         m.putInt(ARGS, 1);

@@ -145,6 +145,73 @@ class XenDomainTest extends DomainTestBase {
     }
 
     @Test
+    void movingVcpuInfoCarriesPendingEventsAndTheMask() {
+        mapSharedInfo();
+        setUpcallVector(1);
+        GuestMemory m = platform.memory;
+        int port = bindIpi(1);
+        long old = sharedInfoGpa() + SharedInfo.offsetOfVcpuInfo(WordSize.BITS_64, 1);
+        m.putByte(old + 1, (byte) 1); // the guest masks upcalls
+        assertEquals(0, send(port));
+        assertEquals(1, m.getByte(old), "pending in the default place");
+        m.putByte(old, (byte) 0); // the guest takes the upcall but not yet the selector word
+        assertEquals(1, platform.upcalls().size());
+        long gfn = 0x31;
+        m.putLong(ARGS, gfn);
+        m.putInt(ARGS + 8, 0x80);
+        assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 1, ARGS));
+        long vi = (gfn << 12) + 0x80;
+        assertEquals(1, m.getByte(vi + 1), "the mask moved");
+        assertEquals(1L << (port / 64), m.getLong(vi + 8), "the selector word moved");
+        assertEquals(1, m.getByte(vi), "a pending selector makes the upcall pending again");
+        assertEquals(2, platform.upcalls().size(), "and delivers it");
+        assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 1, ARGS) + XenErrno.EINVAL,
+                "a second registration is refused");
+    }
+
+    @Test
+    void registeringVcpuInfoWithNothingPendingDeliversNothing() {
+        mapSharedInfo();
+        setUpcallVector(0);
+        GuestMemory m = platform.memory;
+        m.putLong(ARGS, 0x32);
+        m.putInt(ARGS + 8, 0);
+        m.putLong(0x32000, -1L); // garbage in the new place is replaced by the vCPU's state
+        assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 0, ARGS));
+        assertEquals(0, m.getByte(0x32000), "upcall_pending");
+        assertEquals(0, m.getByte(0x32001), "upcall_mask");
+        assertEquals(List.of(), platform.upcalls());
+    }
+
+    @Test
+    void eventsForAVcpuWithoutVcpuInfoWaitForItsRegistration() {
+        domain.close();
+        domain = new XenDomain(platform, XenDomain.Config.of(40)); // vCPU 35 has no slot in shared_info
+        mapSharedInfo();
+        GuestMemory m = platform.memory;
+        m.putInt(ARGS, 35);
+        m.putByte(ARGS + 4, (byte) VECTOR);
+        assertEquals(0, call(Hypercall.HVM_OP, HvmOp.SET_EVTCHN_UPCALL_VECTOR, ARGS, 0));
+        int port = bindIpi(35);
+        byte[] before = new byte[4096];
+        m.read(sharedInfoGpa(), java.lang.foreign.MemorySegment.ofArray(before));
+        assertEquals(0, send(port));
+        byte[] after = new byte[4096];
+        m.read(sharedInfoGpa(), java.lang.foreign.MemorySegment.ofArray(after));
+        long pendingWord = sharedInfoGpa() + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64) + 8L * (port / 64);
+        assertEquals(1L << (port % 64), m.getLong(pendingWord), "the port is pending");
+        after[(int) (pendingWord - sharedInfoGpa()) + (port % 64) / 8] = before[(int) (pendingWord - sharedInfoGpa()) + (port % 64) / 8];
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before, after, "nothing else of shared_info was written");
+        assertEquals(List.of(), platform.upcalls());
+        m.putLong(ARGS, 0x33);
+        m.putInt(ARGS + 8, 0x40);
+        assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 35, ARGS));
+        assertEquals(1, m.getByte(0x33040), "pending once it has a vcpu_info");
+        assertEquals(1L << (port / 64), m.getLong(0x33048));
+        assertEquals(List.of("35:" + VECTOR), platform.upcalls());
+    }
+
+    @Test
     void thirtyTwoBitGuestsUse32BitWords() {
         GuestMemory m = platform.memory;
         m.putShort(ARGS, (short) 0x7ff0);

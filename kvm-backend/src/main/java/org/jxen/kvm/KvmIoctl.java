@@ -56,7 +56,13 @@ enum KvmIoctl {
     /** {@code _IOW(KVMIO, 0xa5, struct kvm_msi)}. */
     KVM_SIGNAL_MSI(Dir.WRITE, 0xa5, 32),
     /** {@code _IOW(KVMIO, 0xc6, struct kvm_msr_filter)}. */
-    KVM_X86_SET_MSR_FILTER(Dir.WRITE, 0xc6, 392);
+    KVM_X86_SET_MSR_FILTER(Dir.WRITE, 0xc6, 392),
+    /** {@code _IO(KVMIO, 0xa3)}: a vCPU's TSC frequency in kHz, as the result. */
+    KVM_GET_TSC_KHZ(Dir.NONE, 0xa3, 0),
+    /** {@code _IOW(KVMIO, 0xe2, struct kvm_device_attr)}. */
+    KVM_GET_DEVICE_ATTR(Dir.WRITE, 0xe2, 24),
+    /** {@code _IOW(KVMIO, 0xe3, struct kvm_device_attr)}. */
+    KVM_HAS_DEVICE_ATTR(Dir.WRITE, 0xe3, 24);
 
     /** The ioctl type of every KVM ioctl ({@code KVMIO}). */
     static final int KVMIO = 0xAE;

@@ -187,6 +187,51 @@ public final class KvmVcpu implements AutoCloseable {
         }
     }
 
+    /** {@code KVM_VCPU_TSC_CTRL}: the {@code kvm_device_attr} group of a vCPU's TSC ({@code asm/kvm.h}). */
+    public static final int KVM_VCPU_TSC_CTRL = 0;
+    /** {@code KVM_VCPU_TSC_OFFSET}: the attribute of the TSC offset in that group. */
+    public static final int KVM_VCPU_TSC_OFFSET = 0;
+    /** {@code sizeof(struct kvm_device_attr)}: flags u32, group u32, attr u64, addr u64. */
+    static final long DEVICE_ATTR_SIZE = 24;
+
+    /**
+     * {@code KVM_GET_TSC_KHZ}: the frequency of this vCPU's TSC in kHz (needs
+     * {@code KVM_CAP_GET_TSC_KHZ}). Like every vCPU ioctl it waits while the vCPU is in
+     * {@code KVM_RUN}: call it before the vCPU runs or on its thread.
+     */
+    public long tscKhz() {
+        return Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_TSC_KHZ, 0L);
+    }
+
+    /** {@code KVM_HAS_DEVICE_ATTR} for {@code KVM_VCPU_TSC_OFFSET}: true when KVM can report the offset. */
+    public boolean hasTscOffsetAttribute() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment attr = tscOffsetAttribute(a, MemorySegment.NULL);
+            return Libc.ioctl(fd, KvmIoctl.KVM_HAS_DEVICE_ATTR.request(), attr) == 0;
+        }
+    }
+
+    /**
+     * {@code KVM_GET_DEVICE_ATTR} of {@code KVM_VCPU_TSC_OFFSET}: the value KVM adds to the host's TSC
+     * to give this vCPU's (with the vCPU's TSC frequency equal to the host's, as jxen never scales
+     * it). Before the vCPU runs or on its thread.
+     */
+    public long tscOffset() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment value = a.allocate(ValueLayout.JAVA_LONG);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_DEVICE_ATTR, tscOffsetAttribute(a, value));
+            return value.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    private static MemorySegment tscOffsetAttribute(Arena a, MemorySegment value) {
+        MemorySegment attr = a.allocate(DEVICE_ATTR_SIZE, 8);
+        attr.set(ValueLayout.JAVA_INT, 4, KVM_VCPU_TSC_CTRL); // group
+        attr.set(ValueLayout.JAVA_LONG, 8, KVM_VCPU_TSC_OFFSET); // attr
+        attr.set(ValueLayout.JAVA_LONG, 16, value.address()); // addr
+        return attr;
+    }
+
     /** Unmaps {@code kvm_run} and closes the vCPU. Only after the vCPU thread stopped. */
     @Override
     public synchronized void close() {

@@ -46,6 +46,12 @@ public final class KvmXenPlatform implements XenPlatform {
         return System.nanoTime();
     }
 
+    /** The VM's guest TSC: the host's TSC (read with {@link HostTsc}) plus each vCPU's KVM offset. */
+    @Override
+    public org.jxen.hypercalls.time.GuestTsc guestTsc() {
+        return vm.guestTsc();
+    }
+
     @Override
     public void consoleWrite(byte[] bytes, int offset, int length) {
         if (console != null) {

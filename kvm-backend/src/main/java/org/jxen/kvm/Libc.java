@@ -47,6 +47,8 @@ final class Libc {
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
     private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle MPROTECT = bind("mprotect", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
     private static final MethodHandle GETPID = bind("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
     private static final MethodHandle TGKILL = bind("tgkill", FunctionDescriptor.of(ValueLayout.JAVA_INT,
@@ -143,6 +145,20 @@ final class Libc {
             int r = (int) MUNMAP.invokeExact(STATE.get(), address, length);
             if (r != 0) {
                 throw new HostCallException("munmap", errno(), "");
+            }
+        } catch (HostCallException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code mprotect(address, length, prot)}; a failure is a {@link HostCallException}. */
+    static void mprotect(long address, long length, int prot) {
+        try {
+            int r = (int) MPROTECT.invokeExact(STATE.get(), address, length, prot);
+            if (r != 0) {
+                throw new HostCallException("mprotect", errno(), "prot " + prot);
             }
         } catch (HostCallException e) {
             throw e;

@@ -43,6 +43,8 @@ public final class VirtualMachine implements AutoCloseable {
     private final int xenMajor;
     private final int xenMinor;
     private volatile long hypercallPageGpa = -1;
+    /** The guest's TSC (host TSC plus each vCPU's offset), read before the vCPUs run; null if unknown. */
+    private final org.jxen.hypercalls.time.GuestTsc guestTsc;
     private volatile boolean closed;
 
     /** Builder of a {@link VirtualMachine}. */
@@ -128,11 +130,15 @@ public final class VirtualMachine implements AutoCloseable {
                 memory.addSlot(1, 1L << 32, b.memoryBytes - low, highRam, 0, 0);
             }
             List<CpuidEntry> supported = kvm.supportedCpuid();
+            boolean tscKhz = kvm.checkExtension(KvmCap.KVM_CAP_GET_TSC_KHZ) != 0;
+            List<KvmVcpu> created = new ArrayList<>();
             for (int i = 0; i < b.vcpus; i++) {
                 KvmVcpu kv = v.createVcpu(i);
-                kv.setCpuid(XenCpuidLeaves.forVcpu(supported, i, xenMajor, xenMinor));
+                created.add(kv);
+                kv.setCpuid(XenCpuidLeaves.forVcpu(supported, i, xenMajor, xenMinor, tscKhz ? kv.tscKhz() : 0));
                 vcpus.add(new Vcpu(this, kv));
             }
+            this.guestTsc = KvmGuestTsc.read(kvm, created, supported);
             if (b.console != null) {
                 PortHandler debug = new DebugConsole(b.console);
                 ports.put(0xe9, debug);
@@ -162,6 +168,14 @@ public final class VirtualMachine implements AutoCloseable {
 
     public KvmVm kvmVm() {
         return kvmVm;
+    }
+
+    /**
+     * The TSC the guest reads (the host's TSC plus each vCPU's offset, at the host's rate), or null
+     * when this host's KVM cannot say; read before the vCPUs ran. Any thread.
+     */
+    public org.jxen.hypercalls.time.GuestTsc guestTsc() {
+        return guestTsc;
     }
 
     HypercallDispatcher dispatcher() {

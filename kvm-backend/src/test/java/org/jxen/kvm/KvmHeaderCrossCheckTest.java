@@ -102,6 +102,12 @@ class KvmHeaderCrossCheckTest {
             {"KVM_MSR_EXIT_REASON_FILTER", "KVM_MSR_EXIT_REASON_FILTER", "" + KvmVm.KVM_MSR_EXIT_REASON_FILTER},
             {"KVM_MEM_READONLY", "KVM_MEM_READONLY", "" + KvmVm.KVM_MEM_READONLY},
             {"KVM_MP_STATE_RUNNABLE", "KVM_MP_STATE_RUNNABLE", "" + KvmVcpu.MP_STATE_RUNNABLE},
+            {"sizeof_kvm_device_attr", "sizeof(struct kvm_device_attr)", "" + KvmVcpu.DEVICE_ATTR_SIZE},
+            {"kvm_device_attr.group", "offsetof(struct kvm_device_attr, group)", "4"},
+            {"kvm_device_attr.attr", "offsetof(struct kvm_device_attr, attr)", "8"},
+            {"kvm_device_attr.addr", "offsetof(struct kvm_device_attr, addr)", "16"},
+            {"KVM_VCPU_TSC_CTRL", "KVM_VCPU_TSC_CTRL", "" + KvmVcpu.KVM_VCPU_TSC_CTRL},
+            {"KVM_VCPU_TSC_OFFSET", "KVM_VCPU_TSC_OFFSET", "" + KvmVcpu.KVM_VCPU_TSC_OFFSET},
         };
         for (String[] o : offsets) {
             java.put(o[0], Long.parseLong(o[2]));

@@ -1,8 +1,11 @@
 package org.jxen.abi;
 
 /**
- * Feature bits a guest reads with {@code XENVER_get_features} (submap 0; Xen defines one submap).
- * Which of them jxen offers is the domain's choice ({@code XenVersionOps}).
+ * Feature flags that {@link XenVersion#GET_FEATURES} reports ({@code XENFEAT_*} in
+ * {@code xen/features.h}): bit numbers, flag {@code n} being bit {@code n % 32} of submap
+ * {@code n / 32} (there is one submap).
+ *
+ * <p>Constants only; immutable and safe from any thread.
  */
 public final class XenFeature {
     private XenFeature() {
@@ -10,25 +13,24 @@ public final class XenFeature {
 
     public static final int WRITABLE_PAGE_TABLES = 0;
     public static final int WRITABLE_DESCRIPTOR_TABLES = 1;
-    /** The guest's physical addresses are translated by the hypervisor (every HVM guest). */
     public static final int AUTO_TRANSLATED_PHYSMAP = 2;
     public static final int SUPERVISOR_MODE_KERNEL = 3;
     public static final int PAE_PGDIR_ABOVE_4GB = 4;
     public static final int MMU_PT_UPDATE_PRESERVE_AD = 5;
     public static final int HIGHMEM_ASSIST = 6;
     public static final int GNTTAB_MAP_AVAIL_BITS = 7;
-    /** Events may be delivered by a vector ({@code HVM_PARAM_CALLBACK_IRQ} type 2 or the per-vCPU vector). */
+    /** The event-channel upcall may be an interrupt vector (HVM_PARAM_CALLBACK_IRQ type 2). */
     public static final int HVM_CALLBACK_VECTOR = 8;
-    /** The pvclock in vcpu_time_info is safe for an HVM guest to use. */
+    /** The pvclock in vcpu_info is safe to use in an HVM guest. */
     public static final int HVM_SAFE_PVCLOCK = 9;
     public static final int HVM_PIRQS = 10;
     public static final int DOM0 = 11;
-    public static final int GRANT_MAP_IDENTITY = 12;
+    // 12, XENFEAT_grant_map_identity, is deprecated and commented out in the header
     public static final int MEMORY_OP_VNODE_SUPPORTED = 13;
     public static final int ARM_SMCCC_SUPPORTED = 14;
     public static final int LINUX_RSDP_UNRESTRICTED = 15;
     public static final int NOT_DIRECT_MAPPED = 16;
     public static final int DIRECT_MAPPED = 17;
-    /** How many 32-bit submaps {@code XENVER_get_features} knows. */
+    /** {@code XENFEAT_NR_SUBMAPS}: submaps of 32 flags. */
     public static final int NR_SUBMAPS = 1;
 }

@@ -17,6 +17,12 @@ public final class XenMapSpace {
     public static final int GMFN_FOREIGN = 4;
     public static final int DEV_MMIO = 5;
 
+    /**
+     * {@code XENMAPIDX_grant_table_status}: set in the {@code idx} of a {@link #GRANT_TABLE}
+     * mapping to ask for a version-2 status frame instead of a shared frame.
+     */
+    public static final long IDX_GRANT_TABLE_STATUS = 0x8000_0000L;
+
     /** The Xen name of a value (e.g. "shared_info"), or "xenmapspace_" followed by the number if it has none here. */
     public static String name(int value) {
         return switch (value) {

@@ -35,6 +35,25 @@ public final class XenstoreDomainInterface {
     /** {@code XENSTORE_RING_SIZE}: bytes in each ring. */
     public static final int RING_SIZE = 1024;
 
+    /** {@code XENSTORE_SERVER_FEATURE_RECONNECTION}: a {@code server_features} bit, the server can reset the ring. */
+    public static final int SERVER_FEATURE_RECONNECTION = 1;
+    /** {@code XENSTORE_SERVER_FEATURE_ERROR}: a {@code server_features} bit, the server reports in {@code error}. */
+    public static final int SERVER_FEATURE_ERROR = 2;
+
+    /** {@code XENSTORE_CONNECTED}: the {@code connection} value in the steady state. */
+    public static final int CONNECTED = 0;
+    /** {@code XENSTORE_RECONNECT}: the {@code connection} value while the guest asks for a reset. */
+    public static final int RECONNECT = 1;
+
+    /** {@code XENSTORE_ERROR_NONE}: the {@code error} value of a healthy ring. */
+    public static final int ERROR_NONE = 0;
+    /** {@code XENSTORE_ERROR_COMM}: the server stopped serving the ring after a communication problem. */
+    public static final int ERROR_COMM = 1;
+    /** {@code XENSTORE_ERROR_RINGIDX}: the server stopped serving the ring because an index was impossible. */
+    public static final int ERROR_RINGIDX = 2;
+    /** {@code XENSTORE_ERROR_PROTO}: the server stopped serving the ring after a protocol violation (too long a payload). */
+    public static final int ERROR_PROTO = 3;
+
     private static final StructLayout L64 = MemoryLayout.structLayout(
             bytes(RING_SIZE).withName("req"),
             bytes(RING_SIZE).withName("rsp"),

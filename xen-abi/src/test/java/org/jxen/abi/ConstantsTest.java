@@ -86,26 +86,6 @@ class ConstantsTest {
             HypercallPage.OP_RET 0xc3
             HypercallPage.OP_INT3 0xcc
 
-            XenFeature.WRITABLE_PAGE_TABLES 0
-            XenFeature.WRITABLE_DESCRIPTOR_TABLES 1
-            XenFeature.AUTO_TRANSLATED_PHYSMAP 2
-            XenFeature.SUPERVISOR_MODE_KERNEL 3
-            XenFeature.PAE_PGDIR_ABOVE_4GB 4
-            XenFeature.MMU_PT_UPDATE_PRESERVE_AD 5
-            XenFeature.HIGHMEM_ASSIST 6
-            XenFeature.GNTTAB_MAP_AVAIL_BITS 7
-            XenFeature.HVM_CALLBACK_VECTOR 8
-            XenFeature.HVM_SAFE_PVCLOCK 9
-            XenFeature.HVM_PIRQS 10
-            XenFeature.DOM0 11
-            XenFeature.GRANT_MAP_IDENTITY 12
-            XenFeature.MEMORY_OP_VNODE_SUPPORTED 13
-            XenFeature.ARM_SMCCC_SUPPORTED 14
-            XenFeature.LINUX_RSDP_UNRESTRICTED 15
-            XenFeature.NOT_DIRECT_MAPPED 16
-            XenFeature.DIRECT_MAPPED 17
-            XenFeature.NR_SUBMAPS 1
-
             ConsoleIo.WRITE 0
             ConsoleIo.READ 1
 
@@ -197,12 +177,22 @@ class ConstantsTest {
             XenMem.INCREASE_RESERVATION 0
             XenMem.DECREASE_RESERVATION 1
             XenMem.MAXIMUM_RAM_PAGE 2
+            XenMem.CURRENT_RESERVATION 3
+            XenMem.MAXIMUM_RESERVATION 4
             XenMem.POPULATE_PHYSMAP 6
             XenMem.ADD_TO_PHYSMAP 7
             XenMem.MEMORY_MAP 9
+            XenMem.MAXIMUM_GPFN 14
             XenMem.REMOVE_FROM_PHYSMAP 15
             XenMem.ADD_TO_PHYSMAP_BATCH 23
             XenMem.ACQUIRE_RESOURCE 28
+            XenMem.EXTENT_SHIFT 6
+            XenMem.CMD_MASK 63
+            XenMem.MEMF_POPULATE_ON_DEMAND 0x10000
+            XenMem.MEMF_ADDRESS_BITS_MASK 0xff
+
+            E820Entry.TYPE_RAM 1
+            E820Entry.TYPE_RESERVED 2
 
             XenMapSpace.SHARED_INFO 0
             XenMapSpace.GRANT_TABLE 1
@@ -210,6 +200,7 @@ class ConstantsTest {
             XenMapSpace.GMFN_RANGE 3
             XenMapSpace.GMFN_FOREIGN 4
             XenMapSpace.DEV_MMIO 5
+            XenMapSpace.IDX_GRANT_TABLE_STATUS 0x80000000
 
             HvmOp.SET_PARAM 0
             HvmOp.GET_PARAM 1
@@ -232,6 +223,31 @@ class ConstantsTest {
             GnttabOp.QUERY_SIZE 6
             GnttabOp.SET_VERSION 8
             GnttabOp.GET_VERSION 10
+
+            Gtf.INVALID 0
+            Gtf.PERMIT_ACCESS 1
+            Gtf.ACCEPT_TRANSFER 2
+            Gtf.TRANSITIVE 3
+            Gtf.TYPE_MASK 3
+            Gtf.READONLY 4
+            Gtf.READING 8
+            Gtf.WRITING 16
+            Gtf.SUB_PAGE 256
+
+            Gntst.OKAY 0
+            Gntst.GENERAL_ERROR -1
+            Gntst.BAD_DOMAIN -2
+            Gntst.BAD_GNTREF -3
+            Gntst.BAD_HANDLE -4
+            Gntst.BAD_VIRT_ADDR -5
+            Gntst.BAD_DEV_ADDR -6
+            Gntst.NO_DEVICE_SPACE -7
+            Gntst.PERMISSION_DENIED -8
+            Gntst.BAD_PAGE -9
+            Gntst.BAD_COPY_ARG -10
+            Gntst.ADDRESS_TOO_BIG -11
+            Gntst.EAGAIN -12
+            Gntst.NO_SPACE -13
 
             XenErrno.EPERM 1
             XenErrno.ENOENT 2
@@ -308,6 +324,14 @@ class ConstantsTest {
             XsdSockmsg.ABS_PATH_MAX 3072
             XsdSockmsg.REL_PATH_MAX 2048
             XenstoreDomainInterface.RING_SIZE 1024
+            XenstoreDomainInterface.SERVER_FEATURE_RECONNECTION 1
+            XenstoreDomainInterface.SERVER_FEATURE_ERROR 2
+            XenstoreDomainInterface.CONNECTED 0
+            XenstoreDomainInterface.RECONNECT 1
+            XenstoreDomainInterface.ERROR_NONE 0
+            XenstoreDomainInterface.ERROR_COMM 1
+            XenstoreDomainInterface.ERROR_RINGIDX 2
+            XenstoreDomainInterface.ERROR_PROTO 3
             XenconsInterface.IN_SIZE 1024
             XenconsInterface.OUT_SIZE 2048
             SharedInfo.LEGACY_MAX_VCPUS 32
@@ -337,6 +361,25 @@ class ConstantsTest {
             XenElfNote.PHYS32_ENTRY 18
             XenElfNote.HVM_START_MAGIC_VALUE 0x336ec578
 
+            XenFeature.WRITABLE_PAGE_TABLES 0
+            XenFeature.WRITABLE_DESCRIPTOR_TABLES 1
+            XenFeature.AUTO_TRANSLATED_PHYSMAP 2
+            XenFeature.SUPERVISOR_MODE_KERNEL 3
+            XenFeature.PAE_PGDIR_ABOVE_4GB 4
+            XenFeature.MMU_PT_UPDATE_PRESERVE_AD 5
+            XenFeature.HIGHMEM_ASSIST 6
+            XenFeature.GNTTAB_MAP_AVAIL_BITS 7
+            XenFeature.HVM_CALLBACK_VECTOR 8
+            XenFeature.HVM_SAFE_PVCLOCK 9
+            XenFeature.HVM_PIRQS 10
+            XenFeature.DOM0 11
+            XenFeature.MEMORY_OP_VNODE_SUPPORTED 13
+            XenFeature.ARM_SMCCC_SUPPORTED 14
+            XenFeature.LINUX_RSDP_UNRESTRICTED 15
+            XenFeature.NOT_DIRECT_MAPPED 16
+            XenFeature.DIRECT_MAPPED 17
+            XenFeature.NR_SUBMAPS 1
+
             XenAbi.XEN_VERSION_MAJOR 4
             XenAbi.XEN_VERSION_MINOR 17
             XenAbi.XEN_VERSION 0x40011
@@ -345,12 +388,12 @@ class ConstantsTest {
 
     /** Classes whose every public static final int/long must appear in {@link #PINS}. */
     private static final List<Class<?>> CONSTANT_CLASSES = List.of(
-            Hypercall.class, HypercallPage.class, ConsoleIo.class, XenVersion.class, XenFeature.class, SchedOp.class,
+            Hypercall.class, HypercallPage.class, ConsoleIo.class, XenVersion.class, SchedOp.class,
             ShutdownReason.class, VcpuOp.class, Runstate.class, EvtchnOp.class, EvtchnStatus.class,
             Virq.class, Evtchn.class, XenMem.class, XenMapSpace.class, HvmOp.class, HvmParam.class,
-            GnttabOp.class, XenErrno.class, XenStoreOp.class, XsdSockmsg.class, XenstoreDomainInterface.class,
+            GnttabOp.class, Gtf.class, Gntst.class, E820Entry.class, XenErrno.class, XenStoreOp.class, XsdSockmsg.class, XenstoreDomainInterface.class,
             XenconsInterface.class, SharedInfo.class, VcpuRunstateInfo.class, XenCpuid.class, PvClock.class,
-            XenElfNote.class, XenAbi.class);
+            XenElfNote.class, XenAbi.class, XenFeature.class);
 
     private static Map<String, Long> pins() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -420,6 +463,10 @@ class ConstantsTest {
         assertEquals("set_evtchn_upcall_vector", HvmOp.name(23));
         assertEquals("CONSOLE_EVTCHN", HvmParam.name(18));
         assertEquals("query_size", GnttabOp.name(6));
+        assertEquals("bad_gntref", Gntst.name(-3));
+        assertEquals("gntst_-14", Gntst.name(-14));
+        assertEquals("current_reservation", XenMem.name(3));
+        assertEquals("maximum_gpfn", XenMem.name(14));
         assertEquals("write", ConsoleIo.name(0));
         assertEquals("get_features", XenVersion.name(6));
     }

@@ -51,6 +51,8 @@ public final class RunstateArea {
     /** Bytes of the record in {@code first} (the whole record with one cache). */
     private volatile long firstLength;
     private volatile WordSize wordSize = WordSize.BITS_64;
+    /** The guest-virtual address the guest registered, or -1 (registered by guest-physical address). */
+    private volatile long gva = -1;
     private final LongAdder skipped = new LongAdder();
     private final LongAdder written = new LongAdder();
 
@@ -87,7 +89,28 @@ public final class RunstateArea {
                 return -XenErrno.EFAULT;
             }
         }
-        return register(gpa, secondGpa, w);
+        int rc = register(gpa, secondGpa, w);
+        if (rc == 0) {
+            this.gva = gva;
+        }
+        return rc;
+    }
+
+    /**
+     * The guest's word size changed (its hypercall ABI switched between 32 and 64 bits): registers
+     * the area again at the same guest-virtual address in the layout of {@code w}, as Xen writes
+     * the compat or native record at the same guest handle after the switch. Translates under
+     * {@code g} (the vCPU's own paging state: the 48-byte record may reach a page the 44-byte one
+     * did not). Does nothing when unregistered, already in that layout, or registered by
+     * guest-physical address. Returns 0 or {@code -EFAULT}; on failure the area keeps its old
+     * registration, and the caller does not write it in the old layout.
+     */
+    public int relayout(GuestVirtualMemory g, WordSize w) {
+        long at = gva;
+        if (!registered || wordSize == w || at < 0) {
+            return 0;
+        }
+        return register(g, at, w);
     }
 
     /**
@@ -97,6 +120,7 @@ public final class RunstateArea {
      * failure the area is left unregistered.
      */
     public int register(long gpa, long secondPageGpa, WordSize w) {
+        gva = -1;
         long size = sizeOf(w);
         long inFirst = PAGE - (gpa & (PAGE - 1));
         boolean split = inFirst < size && secondPageGpa >= 0 && secondPageGpa != (gpa | (PAGE - 1)) + 1;
@@ -132,6 +156,7 @@ public final class RunstateArea {
     /** Forgets the area; later updates do nothing. */
     public void unregister() {
         registered = false;
+        gva = -1;
         first.deactivate();
         second.deactivate();
     }

@@ -13,14 +13,15 @@ import org.jxen.hypercalls.mm.GuestVirtualMemory;
  * one Linux maps to user space for the vDSO): a {@code vcpu_time_info} that must not cross a page,
  * updated together with {@code vcpu_info.time}.
  *
- * <p>Threads: {@link #register}/{@link #unregister} on the vCPU's thread or while it is stopped;
- * {@link #update} on one thread at a time (the vCPU's); {@code mayBlock == false} uses
- * {@code tryLock()} and gives the update up, counting it.
+ * <p>Threads: one writer at a time per area ({@link #register}, {@link #unregister},
+ * {@link #update}; the domain serialises them with the vCPU's pvclock writer lock), on any thread;
+ * {@code mayBlock == false} uses {@code tryLock()} and gives the update up, counting it.
+ * {@link #isRegistered()}, {@link #skippedUpdates()} and {@link #read()} from any thread.
  */
 public final class VcpuTimeArea {
     private final GfnToPfnCache cache;
     private volatile boolean registered;
-    private long skipped;
+    private final java.util.concurrent.atomic.LongAdder skipped = new java.util.concurrent.atomic.LongAdder();
 
     public VcpuTimeArea(GuestMemory memory, String name) {
         this.cache = memory.newCache(name + " vcpu_time_info");
@@ -66,9 +67,9 @@ public final class VcpuTimeArea {
         return registered;
     }
 
-    /** Updates given up because the cache could not be locked; read on the updating thread. */
+    /** Updates given up because the cache could not be locked. */
     public long skippedUpdates() {
-        return skipped;
+        return skipped.sum();
     }
 
     /** Publishes a sample (see {@link TimeInfoWriter#write}); false when not registered or given up. */
@@ -78,7 +79,7 @@ public final class VcpuTimeArea {
         }
         MappedArea a = mayBlock ? cache.lock() : cache.tryLock();
         if (a == null) {
-            skipped++;
+            skipped.increment();
             return false;
         }
         try {

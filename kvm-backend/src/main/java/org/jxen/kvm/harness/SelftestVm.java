@@ -270,6 +270,18 @@ public final class SelftestVm implements AutoCloseable {
         }
     }
 
+    /**
+     * The next ucall of vCPU {@code id} if one has arrived, else null, without waiting. A guest
+     * assert fails with an {@link AssertionError}, as in {@link #awaitUcall}.
+     */
+    public Ucall pollUcall(int id) {
+        Ucall u = ucalls.get(id).poll();
+        if (u != null && u.command() == Ucall.Command.ASSERT) {
+            throw new AssertionError(u.toString());
+        }
+        return u;
+    }
+
     public Ucall awaitUcall(int id) {
         return awaitUcall(id, DEFAULT_TIMEOUT);
     }
