@@ -91,6 +91,9 @@ final class HvmOps {
                     return -XenErrno.EINVAL;
                 }
                 v.setUpcallVector(vector);
+                if (v.hasVcpuInfo() && v.upcallPending()) {
+                    domain.deliverUpcall(vcpu); // as Xen asserts the new vector at once: events raised before it are not stranded
+                }
                 return 0;
             }
             default -> {
