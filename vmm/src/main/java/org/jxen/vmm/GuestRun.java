@@ -2,9 +2,11 @@ package org.jxen.vmm;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -14,6 +16,8 @@ import org.jxen.gpc.HostCallException;
 import org.jxen.hypercalls.XenDomain;
 import org.jxen.hypercalls.console.ConsoleRing;
 import org.jxen.hypercalls.console.ConsoleSink;
+import org.jxen.hypercalls.xenstore.XenStore;
+import org.jxen.hypercalls.xenstore.XenStoreRing;
 import org.jxen.kvm.DirectBoot;
 import org.jxen.kvm.KvmXenPlatform;
 import org.jxen.kvm.SpecialPages;
@@ -22,6 +26,7 @@ import org.jxen.kvm.VirtualMachine;
 import org.jxen.kvm.boot.ElfImage;
 import org.jxen.kvm.boot.ElfLoadException;
 import org.jxen.kvm.boot.VmcallRewrite;
+import org.jxen.vmm.xenstore.XenStoreSocketServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,9 +38,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Before boot the host sets the HVM parameters the guest reads: {@code CONSOLE_PFN} (special
  * page 7, gfn {@code 0xfefff}) and {@code CONSOLE_EVTCHN} (a port whose remote end is the host,
- * dom0). {@code STORE_PFN} and {@code STORE_EVTCHN} stay 0 in this build: it has no XenStore core,
- * so a guest learns there is no XenStore rather than waiting on a ring nobody serves (special page
- * 4, gfn {@code 0xfeffc}, is kept for it).
+ * dom0); {@code STORE_PFN} (special page 4, gfn {@code 0xfeffc}) and {@code STORE_EVTCHN} for the
+ * run's XenStore, unless it runs without one (then they stay 0 and a guest learns there is no
+ * XenStore rather than waiting on a ring nobody serves).
  *
  * <p>Threads: {@link #boot}, {@link #awaitEnd} and {@link #close} from the controlling thread;
  * {@link #interrupt()} from any thread (a shutdown hook on Ctrl-C).
@@ -48,7 +53,11 @@ final class GuestRun implements AutoCloseable {
     static final long CONSOLE_POLL_MILLIS = 100;
 
     /** What the run is made of. */
-    record Settings(long memoryBytes, int vcpus, int xenMajor, int xenMinor, String cmdline) {
+    record Settings(long memoryBytes, int vcpus, int xenMajor, int xenMinor, String cmdline, boolean xenStore,
+            Path xenStoreSocket) {
+        Settings(long memoryBytes, int vcpus, int xenMajor, int xenMinor, String cmdline) {
+            this(memoryBytes, vcpus, xenMajor, xenMinor, cmdline, true, null);
+        }
     }
 
     /** How the run ended: the guest's {@code SHUTDOWN_*} reason or -1, and what stopped the vCPUs. */
@@ -67,6 +76,11 @@ final class GuestRun implements AutoCloseable {
     private final SpecialPages specialPages;
     private final ConsoleRing consoleRing;
     private final int consolePort;
+    /** The VM's XenStore, its ring for the guest and its socket for the host's tools; null without. */
+    private final XenStore xenStore;
+    private volatile XenStoreRing storeRing;
+    private volatile int storePort;
+    private volatile XenStoreSocketServer storeSocket;
     private final CountDownLatch ended = new CountDownLatch(1);
     private volatile boolean interrupted;
     private volatile Thread inputPump;
@@ -96,10 +110,74 @@ final class GuestRun implements AutoCloseable {
             this.consolePort = port[0];
             domain.setHvmParam(HvmParam.CONSOLE_PFN, specialPages.gfn(SpecialPages.CONSOLE));
             domain.setHvmParam(HvmParam.CONSOLE_EVTCHN, consolePort);
-        } catch (RuntimeException e) {
+            this.xenStore = s.xenStore() ? new XenStore() : null;
+            if (xenStore != null) {
+                startXenStore(s);
+            }
+        } catch (RuntimeException | CannotRunException e) {
+            closeXenStore();
             vm.close();
             throw e;
         }
+    }
+
+    /**
+     * The XenStore, as Xen's toolstack and xenstored set it up: the guest's store ring in special
+     * page 4 with a port whose remote end is dom0, the domain introduced (its home
+     * {@code /local/domain/1} with {@code domid}, {@code name}, {@code console/} and {@code store/}),
+     * and, when asked, the Unix socket for Xen's tools.
+     */
+    private void startXenStore(Settings s) throws CannotRunException {
+        XenStoreRing[] ring = new XenStoreRing[1];
+        int port = offerStore(p -> {
+            XenStoreRing r = ring[0];
+            if (r != null) {
+                r.kick();
+            }
+        });
+        UUID uuid = UUID.randomUUID();
+        domain.setHandle(uuid);
+        xenStore.introduceDomain(new XenStore.DomainInfo(DOMID, "jxen", uuid.toString(), s.memoryBytes() >> 10,
+                s.vcpus(), port, specialPages.gfn(SpecialPages.XENSTORE), consolePort,
+                specialPages.gfn(SpecialPages.CONSOLE)));
+        ring[0] = new XenStoreRing(vm.memory(), storePageGpa(), xenStore, DOMID, () -> domain.raise(port));
+        storeRing = ring[0];
+        storePort = port;
+        if (s.xenStoreSocket() != null) {
+            XenStoreSocketServer server = new XenStoreSocketServer(xenStore);
+            try {
+                server.start(s.xenStoreSocket());
+            } catch (IOException | RuntimeException e) {
+                server.close();
+                throw new CannotRunException("cannot serve the XenStore on " + s.xenStoreSocket() + ": "
+                        + Main.oneLine(e), e);
+            }
+            storeSocket = server;
+        }
+    }
+
+    private void closeXenStore() {
+        XenStoreSocketServer server = storeSocket;
+        if (server != null) {
+            server.close();
+        }
+        XenStoreRing r = storeRing;
+        if (r != null) {
+            r.close();
+        }
+        if (xenStore != null && xenStore.isIntroduced(DOMID)) {
+            xenStore.releaseDomain(DOMID);
+        }
+    }
+
+    /** The VM's XenStore, or null when it runs without one. */
+    XenStore xenStore() {
+        return xenStore;
+    }
+
+    /** The guest's XenStore port, or 0 without a XenStore. */
+    int storePort() {
+        return storePort;
     }
 
     /**
@@ -107,8 +185,7 @@ final class GuestRun implements AutoCloseable {
      * remote end is the host, in {@code HVM_PARAM_STORE_PFN} and {@code HVM_PARAM_STORE_EVTCHN}.
      * {@code onGuestSend} hears the guest's events on the port (on its vCPU thread); the store
      * notifies the guest with {@code domain().raise(port)}. Before {@link #boot}. Returns the port.
-     * This build has no XenStore core, so {@code jxen run} does not call it; a XenStore ring server
-     * connects here.
+     * The run's own XenStore connects here; a test may offer its own store on a run made without.
      */
     int offerStore(java.util.function.IntConsumer onGuestSend) {
         int port = domain.eventChannels().bindBackend(0, onGuestSend);
@@ -236,6 +313,7 @@ final class GuestRun implements AutoCloseable {
     public void close() {
         try {
             consoleRing.close();
+            closeXenStore();
             Thread p = inputPump;
             if (p != null) {
                 p.interrupt();

@@ -63,8 +63,11 @@ final class RunCommand implements Callable<Integer> {
     String cmdline;
 
     @Option(names = "--xenstore-socket", paramLabel = "PATH",
-            description = "serve the XenStore on this Unix socket, for Xen's tools (xenstore-ls, ...)")
+            description = "also serve the guest's XenStore on this Unix socket, for Xen's tools (XENSTORED_PATH=PATH xenstore-ls)")
     Path xenstoreSocket;
+
+    @Option(names = "--no-xenstore", description = "boot without a XenStore (HVM_PARAM_STORE_PFN stays 0)")
+    boolean noXenstore;
 
     @Option(names = "--monitor", paramLabel = "HOST:PORT", description = "serve metrics and the VM's state over HTTP")
     String monitor;
@@ -89,8 +92,8 @@ final class RunCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--vcpus': " + vcpus
                     + " is not 1 to 255");
         }
-        if (xenstoreSocket != null) {
-            return fail(ExitStatus.CANNOT_RUN, "--xenstore-socket: XenStore not available in this build");
+        if (xenstoreSocket != null && noXenstore) {
+            throw new ParameterException(spec.commandLine(), "--xenstore-socket and --no-xenstore exclude each other");
         }
         if (monitor != null) {
             return fail(ExitStatus.CANNOT_RUN, "--monitor: the monitor is not available in this build");
@@ -103,7 +106,8 @@ final class RunCommand implements Callable<Integer> {
             if (cause != null) {
                 return fail(ExitStatus.CANNOT_RUN, "KVM is not usable: " + cause);
             }
-            return run(image, new GuestRun.Settings(memory, vcpus, xen.major(), xen.minor(), cmdline));
+            return run(image, new GuestRun.Settings(memory, vcpus, xen.major(), xen.minor(), cmdline, !noXenstore,
+                    xenstoreSocket));
         } catch (CannotRunException e) {
             return fail(ExitStatus.CANNOT_RUN, e.getMessage());
         }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * this test plays over the real ring page and event channel: GET_DOMAIN_PATH, READ and WRITE, with
  * relative paths resolved against the guest's home, as xenstored does. The XenStore core itself
  * (tree, permissions, watches, transactions) is another module's; this checks the guest's side of
- * the wire and jxen's store page and port.
+ * the wire and jxen's store page and port; the run is made without its own XenStore.
  */
 class DemoXenStoreTest {
 
@@ -125,7 +125,7 @@ class DemoXenStoreTest {
     @Test
     void theDemoReadsAndWritesItsXenStoreHome() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        GuestRun.Settings s = new GuestRun.Settings(64L << 20, 1, 4, 17, "");
+        GuestRun.Settings s = new GuestRun.Settings(64L << 20, 1, 4, 17, "", false, null);
         try (GuestRun run = GuestRun.create(s, new ConsoleSink(out))) {
             RingStore store = new RingStore(run.vm().memory(), run.storePageGpa());
             store.run = run;

@@ -35,7 +35,7 @@ class MainTest {
         Jxen.Result r = Jxen.run("run", "--help");
         assertEquals(0, r.status(), r.toString());
         for (String option : new String[] {"--memory", "--vcpus", "--xen-version", "--cmdline", "--xenstore-socket",
-            "--monitor", "--log-level", "kernel.elf", "13 crash", "130  interrupted"}) {
+            "--no-xenstore", "--monitor", "--log-level", "kernel.elf", "13 crash", "130  interrupted"}) {
             assertTrue(r.out().contains(option), option + " in\n" + r.out());
         }
     }
@@ -171,10 +171,10 @@ class MainTest {
     }
 
     @Test
-    void xenstoreSocketSaysItIsNotInThisBuild() {
-        Jxen.Result r = Jxen.run(() -> NO_KVM, "run", "--xenstore-socket", dir.resolve("xs").toString());
-        assertEquals(1, r.status(), r.toString());
-        assertEquals("jxen: --xenstore-socket: XenStore not available in this build\n", r.err());
+    void xenstoreSocketAndNoXenstoreExcludeEachOther() {
+        Jxen.Result r = Jxen.run(() -> NO_KVM, "run", "--no-xenstore", "--xenstore-socket", dir.resolve("xs").toString());
+        assertEquals(2, r.status(), r.toString());
+        assertTrue(r.oneErrorLine() && r.err().contains("exclude each other"), r.toString());
     }
 
     @Test

@@ -30,7 +30,7 @@ class RunDemoTest {
             "  timer: one-shot for +20 ms fired after ",
             "  ipi: sent to vCPU 0, upcall taken",
             "  runstate: state 0, running ",
-            "  xenstore: not available (the host offers no store page)",
+            "  xenstore: ring at gfn 0xfeffc, port 2; home /local/domain/1; wrote and read back data/jxen-demo: ok",
             "  console: this report came through the PV console ring (gfn 0xfefff, port 1)",
             "demo: all checks passed"}) {
             assertTrue(out.contains(line), "missing \"" + line + "\" in\n" + out);
@@ -65,5 +65,22 @@ class RunDemoTest {
             assertTrue(text.endsWith("demo: all checks passed\n"), text);
             assertEquals(0, run.consoleRing().bytesOut(), "nothing came through the ring");
         }
+    }
+
+    @Test
+    void withoutAXenStoreTheDemoSaysSo() {
+        Jxen.Result r = Jxen.run("run", "--no-xenstore");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("  xenstore: not available (the host offers no store page)\n"), r.out());
+        assertTrue(r.out().endsWith("demo: all checks passed\n"), r.out());
+    }
+
+    @Test
+    void aXenStoreSocketThatCannotBeServedIsOneLineAndStatus1(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path socket = dir.resolve("no-such-dir").resolve("xs.sock");
+        Jxen.Result r = Jxen.run("run", "--xenstore-socket", socket.toString());
+        assertEquals(1, r.status(), r.toString());
+        assertTrue(r.oneErrorLine(), r.toString());
+        assertTrue(r.err().startsWith("jxen: cannot serve the XenStore on " + socket + ": "), r.err());
     }
 }
