@@ -58,15 +58,19 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final MemoryOps memoryOps;
     private final VcpuOps vcpuOps;
     private final SchedOps schedOps;
+    private final VcpuBringUp bringUp;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
         this.config = config;
         this.sharedInfo = platform.memory().newCache("shared_info");
         this.vcpus = new XenVcpu[config.vcpus()];
+        boolean[] startsUp = new boolean[vcpus.length];
         for (int i = 0; i < vcpus.length; i++) {
-            vcpus[i] = new XenVcpu(this, i);
+            startsUp[i] = i == 0 || platform.vcpuStartsUp(i); // the boot vCPU is always up
+            vcpus[i] = new XenVcpu(this, i, startsUp[i]);
         }
+        this.bringUp = new VcpuBringUp(this, platform, vcpus.length, startsUp);
         this.eventChannels = new EventChannels(this, config.vcpus());
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "xen-domain-" + config.domid());
@@ -84,6 +88,57 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.memoryOps = new MemoryOps(this, platform);
         this.vcpuOps = new VcpuOps(this, platform);
         this.schedOps = new SchedOps(this, platform);
+        long period = platform.runstatePeriodNanos();
+        if (period > 0) {
+            scheduler.scheduleAtFixedRate(() -> sampleRunstates(period), period, period, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    XenPlatform platform() {
+        return platform;
+    }
+
+    /** Initialise, up, down and is_up of the vCPUs. */
+    VcpuBringUp bringUp() {
+        return bringUp;
+    }
+
+    /** True when vCPU {@code id} is up ({@code VCPUOP_is_up}). */
+    public boolean vcpuIsUp(int id) {
+        return bringUp.isUp(id);
+    }
+
+    /**
+     * The domain's thread, every runstate period: re-accounts the vCPUs that no exit re-accounted
+     * within the period (those staying in the guest, halted or not, and the offline ones). Never
+     * waits for a vCPU or a cache.
+     */
+    private void sampleRunstates(long period) {
+        for (XenVcpu v : vcpus) {
+            try {
+                v.runstate.sampleFromHost(period);
+            } catch (RuntimeException e) {
+                // keep the periodic task alive: a failed step leaves the previous record in place
+            }
+        }
+    }
+
+    /** vCPU thread: after each exit, the runstate is re-accounted when its period has passed. */
+    @Override
+    public void vcpuExited(int vcpuId) {
+        XenVcpu v = vcpu(vcpuId);
+        if (v != null) {
+            v.runstateTick();
+        }
+    }
+
+    /** The host paused or resumed vCPU {@code vcpuId}: a paused vCPU is offline, as in Xen. */
+    @Override
+    public void vcpuPaused(int vcpuId, boolean paused) {
+        XenVcpu v = vcpu(vcpuId);
+        if (v != null) {
+            bringUp.paused(v, paused);
+        }
     }
 
     public int domid() {
