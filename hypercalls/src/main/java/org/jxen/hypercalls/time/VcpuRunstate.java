@@ -277,8 +277,9 @@ public final class VcpuRunstate {
     /**
      * The host adds deltas to the record (KVM's {@code KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADJUST}):
      * {@code dStateEntryTime} must be the sum of the four deltas, no time may go negative, and the
-     * entry time may not pass the current system time; {@code state} is the new state, or -1 to
-     * keep it. The area shows the result at once. Returns false, changing nothing, when a rule is
+     * entry time may not pass the current system time (the time from the latest accounting step
+     * up to a new entry time is then taken as covered by the deltas); {@code state} is the new
+     * state, or -1 to keep it. The area shows the result at once. Returns false, changing nothing, when a rule is
      * broken. Any thread; blocks on the lock.
      */
     public boolean adjust(int state, long dStateEntryTime, long dRunning, long dRunnable, long dBlocked,
@@ -294,6 +295,9 @@ public final class VcpuRunstate {
                     || !account.adjust(state, dRunning, dRunnable, dBlocked, dOffline)) {
                 return false;
             }
+            // time between the latest step and an entry time moved past it counts as covered by the
+            // deltas: so the entry time never passes the time of the latest step, nor now
+            lastWall = Math.max(lastWall, s.stateEntryTime() + dStateEntryTime);
             area.update(account.snapshot(), true);
             return true;
         } finally {
