@@ -33,7 +33,11 @@ import org.jxen.hypercalls.mm.GuestVirtualMemory;
  * guest sees the flag before any other byte changes; then the whole record (its entry time still
  * flagged); then, after a release, that byte again without the bit. A guest that reads the entry
  * time, the record, and the entry time again, retrying while the flag is set or the two differ,
- * never sees a torn record.
+ * never sees a torn record (JCStress: {@code RunstateUpdateVsGuestRead},
+ * {@code RunstateSplitUpdateVsGuestRead}). Two limits, shared with Xen and KVM: an update that
+ * leaves the entry time unchanged (a zero-sum host adjust) cannot be told from no update by a
+ * reader that overlaps it, and a guest whose {@code state_entry_time} itself straddles a page
+ * boundary reads it with two accesses, which the protocol does not make safe in every interleaving.
  *
  * <p>Threads: {@link #update} on the vCPU's thread (or any one thread at a time per area);
  * {@code mayBlock == false} from a context that must not wait (it uses {@code tryLock()} and gives
