@@ -60,9 +60,12 @@ struct __attribute__((packed)) rs {
 _Static_assert(sizeof(struct rs) == 48, "vcpu_runstate_info, 64-bit");
 
 static uint8_t rs_pages[4][4096] __attribute__((aligned(4096)));
-/* each area crosses a page boundary, inside time[0] and inside state_entry_time */
+/*
+ * each area crosses a page boundary, inside time[0] and inside time[1]; not inside
+ * state_entry_time, which a guest must read in one access for the update protocol to hold
+ */
 #define AREA0 ((volatile struct rs *)(rs_pages[0] + 4096 - 20))
-#define AREA1 ((volatile struct rs *)(rs_pages[2] + 4096 - 12))
+#define AREA1 ((volatile struct rs *)(rs_pages[2] + 4096 - 24))
 
 extern char _start[];
 static uint8_t ap_stack[16384] __attribute__((aligned(16)));
