@@ -26,7 +26,9 @@ import org.jxen.hypercalls.mm.GuestVirtualMemory;
  * hypercalls return {@code -ENOSYS}; docs/hypercalls.md lists what each operation does.
  *
  * <p>Threads: {@link #dispatch} on vCPU threads (each vCPU its own calls); {@link #raise} and
- * {@link #raiseVirq} from any thread. Guest pointers are translated with the calling vCPU's page
+ * {@link #raiseVirq} from any thread. When the platform gives a runstate period, the domain's thread
+ * re-accounts every vCPU's runstate at that period ({@code VcpuRunstate.sampleFromHost}, which
+ * never waits); {@link #vcpuExited} and {@link #vcpuPaused} come from the vCPU threads. Guest pointers are translated with the calling vCPU's page
  * tables; a bad pointer is {@code -EFAULT}, never an exception out of {@code dispatch}.
  */
 public final class XenDomain implements HypercallDispatcher, AutoCloseable {
