@@ -114,6 +114,7 @@ enum {
 #define XEN_EPERM   1
 #define XEN_ENOENT  2
 #define XEN_EFAULT  14
+#define XEN_EEXIST  17
 #define XEN_EINVAL  22
 #define XEN_ENOSYS  38
 
@@ -194,6 +195,35 @@ struct vcpu_runstate_info {
     uint32_t pad;
     uint64_t state_entry_time;
     uint64_t time[4];
+};
+
+/* VCPUOP_initialise's argument for HVM/PVH guests (xen/hvm/hvm_vcpu.h) */
+#define VCPU_HVM_MODE_32B 0
+#define VCPU_HVM_MODE_64B 1
+
+struct vcpu_hvm_x86_32 {
+    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi, eip, eflags;
+    uint32_t cr0, cr3, cr4;
+    uint32_t pad1;
+    uint64_t efer;
+    uint32_t cs_base, ds_base, ss_base, es_base, tr_base;
+    uint32_t cs_limit, ds_limit, ss_limit, es_limit, tr_limit;
+    uint16_t cs_ar, ds_ar, ss_ar, es_ar, tr_ar;
+    uint16_t pad2[3];
+};
+
+struct vcpu_hvm_x86_64 {
+    uint64_t rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, rip, rflags;
+    uint64_t cr0, cr3, cr4, efer;
+};
+
+struct vcpu_hvm_context {
+    uint32_t mode;
+    uint32_t pad;
+    union {
+        struct vcpu_hvm_x86_32 x86_32;
+        struct vcpu_hvm_x86_64 x86_64;
+    } cpu_regs;
 };
 
 struct vcpu_register_vcpu_info {
@@ -341,6 +371,17 @@ XEN_PIN_OFF(shared_info, arch, 3088);
 XEN_PIN_SIZE(vcpu_runstate_info, 48);
 XEN_PIN_OFF(vcpu_runstate_info, state_entry_time, 8);
 XEN_PIN_OFF(vcpu_runstate_info, time, 16);
+XEN_PIN_SIZE(vcpu_hvm_x86_32, 120);
+XEN_PIN_OFF(vcpu_hvm_x86_32, efer, 56);
+XEN_PIN_OFF(vcpu_hvm_x86_32, cs_base, 64);
+XEN_PIN_OFF(vcpu_hvm_x86_32, cs_limit, 84);
+XEN_PIN_OFF(vcpu_hvm_x86_32, cs_ar, 104);
+XEN_PIN_OFF(vcpu_hvm_x86_32, pad2, 114);
+XEN_PIN_SIZE(vcpu_hvm_x86_64, 112);
+XEN_PIN_OFF(vcpu_hvm_x86_64, rip, 64);
+XEN_PIN_OFF(vcpu_hvm_x86_64, efer, 104);
+XEN_PIN_SIZE(vcpu_hvm_context, 128);
+XEN_PIN_OFF(vcpu_hvm_context, cpu_regs, 8);
 XEN_PIN_SIZE(vcpu_register_vcpu_info, 16);
 XEN_PIN_SIZE(vcpu_set_singleshot_timer, 16);
 XEN_PIN_SIZE(sched_poll, 24);

@@ -48,6 +48,17 @@ class BenchmarkListTest {
         }
     }
 
+    @Test
+    void jmhGeneratedTheRunstateBenchmarks() throws IOException {
+        List<String> lines = benchmarkList().lines().toList();
+        for (String m : List.of("areaUpdate", "areaTryUpdate", "accountingStep", "tickNotDue", "schedStatRead")) {
+            String cls = " org.jxen.bench.RunstateUpdate ";
+            String method = " S " + m.length() + " " + m + " ";
+            assertTrue(lines.stream().anyMatch(l -> l.contains(cls) && l.contains(method)),
+                    "META-INF/BenchmarkList does not list org.jxen.bench.RunstateUpdate." + m);
+        }
+    }
+
     private static String benchmarkList() throws IOException {
         Path file = Path.of("target", "classes", "META-INF", "BenchmarkList");
         if (Files.isRegularFile(file)) {

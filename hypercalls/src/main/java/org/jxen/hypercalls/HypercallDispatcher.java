@@ -13,6 +13,17 @@ import org.jxen.abi.XenErrno;
 public interface HypercallDispatcher {
     long dispatch(HypercallRequest request);
 
+    /**
+     * The vCPU's thread handled an exit of vCPU {@code vcpuId} and is about to re-enter the guest
+     * (runstate accounting hooks in here). Called after every exit: must be cheap.
+     */
+    default void vcpuExited(int vcpuId) {
+    }
+
+    /** vCPU {@code vcpuId}'s thread stops running the guest because the host paused it ({@code true}), or resumes ({@code false}). */
+    default void vcpuPaused(int vcpuId, boolean paused) {
+    }
+
     /** A dispatcher that knows no hypercall: every call gets {@code -ENOSYS}. */
     HypercallDispatcher NONE = request -> -XenErrno.ENOSYS;
 }

@@ -36,7 +36,10 @@ final class VcpuOps {
             return -XenErrno.EINVAL; // as in Xen: a vCPU programs only its own timers
         }
         return switch (cmd) {
-            case VcpuOp.IS_UP -> 1; // every vCPU of the VM runs (bring-up ops come with the rest of issue 5)
+            case VcpuOp.INITIALISE -> domain.bringUp().initialise(g, v, arg);
+            case VcpuOp.UP -> domain.bringUp().up(v);
+            case VcpuOp.DOWN -> domain.bringUp().down(caller, v);
+            case VcpuOp.IS_UP -> domain.bringUp().isUp(vcpuId) ? 1 : 0;
             case VcpuOp.REGISTER_VCPU_INFO -> {
                 long mfn = g.readU64(arg);
                 long offset = g.readU32(arg + 8);
@@ -56,11 +59,7 @@ final class VcpuOps {
             case VcpuOp.STOP_PERIODIC_TIMER -> domain.timers(vcpuId).stopPeriodic();
             case VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA -> {
                 long gva = domain.wordSize() == WordSize.BITS_64 ? g.readU64(arg) : g.readU32(arg);
-                int rc = v.runstateArea.register(g, gva, domain.wordSize());
-                if (rc == 0 && gva != 0) {
-                    v.runstateArea.update(v.runstate.snapshot(), true);
-                }
-                yield rc;
+                yield v.runstate.register(g, gva, domain.wordSize(), vcpuId == caller);
             }
             case VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA -> {
                 long gva = domain.wordSize() == WordSize.BITS_64 ? g.readU64(arg) : g.readU32(arg);
@@ -69,7 +68,8 @@ final class VcpuOps {
             case VcpuOp.GET_RUNSTATE_INFO -> {
                 try (Arena a = Arena.ofConfined()) {
                     MemorySegment buf = a.allocate(org.jxen.hypercalls.time.RunstateArea.sizeOf(domain.wordSize()));
-                    org.jxen.hypercalls.time.RunstateArea.encode(v.runstate.snapshot().at(domain.systemTime()), domain.wordSize(), buf);
+                    // accounted up to now, as the area would show it: never less than the area shows
+                    org.jxen.hypercalls.time.RunstateArea.encode(v.runstate.current(vcpuId == caller), domain.wordSize(), buf);
                     yield g.copyToGuest(buf, arg);
                 }
             }

@@ -26,7 +26,9 @@ import org.jxen.hypercalls.mm.GuestVirtualMemory;
  * hypercalls return {@code -ENOSYS}; docs/hypercalls.md lists what each operation does.
  *
  * <p>Threads: {@link #dispatch} on vCPU threads (each vCPU its own calls); {@link #raise} and
- * {@link #raiseVirq} from any thread. Guest pointers are translated with the calling vCPU's page
+ * {@link #raiseVirq} from any thread. When the platform gives a runstate period, the domain's thread
+ * re-accounts every vCPU's runstate at that period ({@code VcpuRunstate.sampleFromHost}, which
+ * never waits); {@link #vcpuExited} and {@link #vcpuPaused} come from the vCPU threads. Guest pointers are translated with the calling vCPU's page
  * tables; a bad pointer is {@code -EFAULT}, never an exception out of {@code dispatch}.
  */
 public final class XenDomain implements HypercallDispatcher, AutoCloseable {
@@ -73,15 +75,19 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     /** Serialises writers of the wall clock in shared_info. */
     private final Object wallClockLock = new Object();
     private final GrantTableOps grantTableOps;
+    private final VcpuBringUp bringUp;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
         this.config = config;
         this.sharedInfo = platform.memory().newCache("shared_info");
         this.vcpus = new XenVcpu[config.vcpus()];
+        boolean[] startsUp = new boolean[vcpus.length];
         for (int i = 0; i < vcpus.length; i++) {
-            vcpus[i] = new XenVcpu(this, i);
+            startsUp[i] = i == 0 || platform.vcpuStartsUp(i); // the boot vCPU is always up
+            vcpus[i] = new XenVcpu(this, i, startsUp[i]);
         }
+        this.bringUp = new VcpuBringUp(this, platform, vcpus.length, startsUp);
         this.eventChannels = new EventChannels(this, config.vcpus());
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "xen-domain-" + config.domid());
@@ -104,6 +110,57 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.pvclocks = new Pvclocks(this, platform, scheduler, config.vcpus());
         pvclocks.start();
         this.grantTableOps = new GrantTableOps(this, memoryOps.grantTable(), memoryOps.physmap());
+        long period = platform.runstatePeriodNanos();
+        if (period > 0) {
+            scheduler.scheduleAtFixedRate(() -> sampleRunstates(period), period, period, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    XenPlatform platform() {
+        return platform;
+    }
+
+    /** Initialise, up, down and is_up of the vCPUs. */
+    VcpuBringUp bringUp() {
+        return bringUp;
+    }
+
+    /** True when vCPU {@code id} is up ({@code VCPUOP_is_up}). */
+    public boolean vcpuIsUp(int id) {
+        return bringUp.isUp(id);
+    }
+
+    /**
+     * The domain's thread, every runstate period: re-accounts the vCPUs that no exit re-accounted
+     * within the period (those staying in the guest, halted or not, and the offline ones). Never
+     * waits for a vCPU or a cache.
+     */
+    private void sampleRunstates(long period) {
+        for (XenVcpu v : vcpus) {
+            try {
+                v.runstate.sampleFromHost(period);
+            } catch (RuntimeException e) {
+                // keep the periodic task alive: a failed step leaves the previous record in place
+            }
+        }
+    }
+
+    /** vCPU thread: after each exit, the runstate is re-accounted when its period has passed. */
+    @Override
+    public void vcpuExited(int vcpuId) {
+        XenVcpu v = vcpu(vcpuId);
+        if (v != null) {
+            v.runstateTick();
+        }
+    }
+
+    /** The host paused or resumed vCPU {@code vcpuId}: a paused vCPU is offline, as in Xen. */
+    @Override
+    public void vcpuPaused(int vcpuId, boolean paused) {
+        XenVcpu v = vcpu(vcpuId);
+        if (v != null) {
+            bringUp.paused(v, paused);
+        }
     }
 
     public int domid() {

@@ -49,4 +49,57 @@ public interface XenPlatform {
 
     /** The guest asked to shut down ({@code SCHEDOP_shutdown}, a {@code SHUTDOWN_*} reason); from a vCPU thread. */
     void shutdown(int vcpuId, int reason);
+
+    // ---------------------------------------------------------------- runstate (issue 5)
+
+    /**
+     * The scheduler statistics of the host thread that runs vCPU {@code vcpuId} (its time on a CPU
+     * and its run delay, {@link org.jxen.hypercalls.time.SchedStat}), or null when they are not
+     * known (no thread yet, no {@code /proc}). Any thread; the domain asks every
+     * {@link #runstatePeriodNanos()} or at a runstate change, never per exit.
+     */
+    default org.jxen.hypercalls.time.SchedStat.Sample vcpuThreadTimes(int vcpuId) {
+        return null;
+    }
+
+    /**
+     * How often, in ns, each vCPU's runstate is re-accounted from its thread's statistics (at an
+     * exit on the vCPU thread, or by the domain's thread for a vCPU that stays in the guest); 0 for
+     * only at runstate changes (block, poll, up, down). Asked once, when the domain is built.
+     */
+    default long runstatePeriodNanos() {
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- vCPU bring-up (issue 5)
+
+    /**
+     * True when vCPU {@code vcpuId} starts initialised and up (the default, for every vCPU); false
+     * when it starts down, to be started by the guest with {@code VCPUOP_initialise} and
+     * {@code VCPUOP_up}. Asked once per vCPU, when the domain is built.
+     */
+    default boolean vcpuStartsUp(int vcpuId) {
+        return true;
+    }
+
+    /**
+     * Loads {@code context} into vCPU {@code vcpuId}'s registers; it is down and runs when
+     * {@link #vcpuUp} is called. Returns 0, or a negative Xen errno: {@code -EINVAL} when this
+     * machine cannot run the context, {@code -ENOSYS} (the default) when it cannot set up vCPUs.
+     * Called on the initialising vCPU's thread under the domain's bring-up lock.
+     */
+    default int vcpuInitialise(int vcpuId, VcpuContext context) {
+        return -org.jxen.abi.XenErrno.ENOSYS;
+    }
+
+    /** Lets down vCPU {@code vcpuId} run guest code again: from its initialised context, or where it stopped. Any thread. */
+    default void vcpuUp(int vcpuId) {
+    }
+
+    /**
+     * Stops vCPU {@code vcpuId} from running guest code until {@link #vcpuUp}: another vCPU is
+     * kicked out of the guest; the calling vCPU stops when its hypercall returns. Any thread.
+     */
+    default void vcpuDown(int vcpuId) {
+    }
 }

@@ -26,49 +26,78 @@ public final class XenVcpu {
     private volatile int upcallVector;
     private final AtomicLong deferredSelectorWords = new AtomicLong();
     final GuestVirtualMemory guest = new GuestVirtualMemory();
-    /** Time spent in each runstate, in Xen system time. */
-    final org.jxen.hypercalls.time.RunstateAccount runstate;
-    /** The guest's registered runstate area, if any. */
-    final org.jxen.hypercalls.time.RunstateArea runstateArea;
+    /** Time spent in each runstate, accounted from what the vCPU thread does, and the guest's area. */
+    final org.jxen.hypercalls.time.VcpuRunstate runstate;
+    private final long runstatePeriod;
 
-    XenVcpu(XenDomain domain, int id) {
+    XenVcpu(XenDomain domain, int id, boolean up) {
         this.domain = domain;
         this.id = id;
         this.vcpuInfo = domain.memory().newCache("vcpu" + id + " vcpu_info");
-        this.runstate = new org.jxen.hypercalls.time.RunstateAccount(domain.systemTime());
-        this.runstateArea = new org.jxen.hypercalls.time.RunstateArea(domain.memory(), "vcpu" + id + " runstate");
-        runstate.change(org.jxen.abi.Runstate.RUNNING, domain.systemTime()); // its vCPU thread runs it
+        XenPlatform p = domain.platform();
+        this.runstatePeriod = p.runstatePeriodNanos();
+        this.runstate = new org.jxen.hypercalls.time.VcpuRunstate(domain.memory(), "vcpu" + id, domain::systemTime,
+                () -> p.vcpuThreadTimes(id), up);
+        runstate.setGuestWordSize(domain::wordSize);
     }
 
     /**
-     * Records a runstate change at the current system time and writes the guest's area, if one is
-     * registered; {@code mayBlock} false gives the update up rather than wait for the cache.
+     * The vCPU's own thread changes what it does: {@code BLOCKED} enters a wait in the VMM
+     * ({@code SCHEDOP_block}/{@code poll}), {@code RUNNING} returns to the guest, {@code OFFLINE}
+     * stops running guest code. The time until now is accounted first and the guest's area written
+     * ({@code mayBlock} false gives the area update up rather than wait for its cache). The run delay
+     * argument is ignored: the statistics are read from the platform.
      */
     public void setRunstate(int state, long runDelayNanos, boolean mayBlock) {
-        runstate.change(state, domain.systemTime(), runDelayNanos);
-        // after another vCPU switched the guest's word size, this area waits for this vCPU's next
-        // hypercall to be laid out again ({@link #followWordSize}): never write the old layout
-        if (runstateArea.isRegistered() && runstateArea.wordSize() == domain.wordSize()) {
-            runstateArea.update(runstate.snapshot(), mayBlock);
-        }
+        var activity = switch (state) {
+            case org.jxen.abi.Runstate.BLOCKED -> org.jxen.hypercalls.time.VcpuRunstate.Activity.WAITING;
+            case org.jxen.abi.Runstate.OFFLINE -> org.jxen.hypercalls.time.VcpuRunstate.Activity.OFFLINE;
+            default -> org.jxen.hypercalls.time.VcpuRunstate.Activity.GUEST;
+        };
+        runstate.transition(activity, state, mayBlock);
     }
 
     /**
-     * On this vCPU's thread, in a hypercall made with word size {@code w}: when the runstate area
-     * was registered in the other layout, registers it again in this one at the same guest address
-     * and writes the current record (scenario 20; Xen writes the compat or native record as the
-     * domain's latched size says).
+     * On this vCPU's thread, in a hypercall made with word size {@code w}: lays the runstate area
+     * out again when the guest switched word size (see {@link org.jxen.hypercalls.time.VcpuRunstate#followWordSize}).
      */
     void followWordSize(GuestVirtualMemory g, WordSize w) {
-        if (runstateArea.isRegistered() && runstateArea.wordSize() != w && runstateArea.relayout(g, w) == 0
-                && runstateArea.isRegistered() && runstateArea.wordSize() == w) {
-            runstateArea.update(runstate.snapshot(), true);
-        }
+        runstate.followWordSize(g, w);
     }
 
-    /** The current runstate record (lock-free). */
+    /** The current runstate record, as of its latest accounting (lock-free). */
     public org.jxen.hypercalls.time.RunstateAccount.Snapshot runstate() {
         return runstate.snapshot();
+    }
+
+    /** This vCPU's runstate accounting and guest area (for the host and tests). */
+    public org.jxen.hypercalls.time.VcpuRunstate runstateAccounting() {
+        return runstate;
+    }
+
+    /**
+     * The host sets this vCPU's runstate record (KVM's {@code RUNSTATE_DATA}); the guest's area shows
+     * exactly these values at once. False, changing nothing, for an invalid record
+     * ({@link org.jxen.hypercalls.time.VcpuRunstate#setData}). Any thread.
+     */
+    public boolean setRunstateData(int state, long stateEntryTime, long running, long runnable, long blocked,
+            long offline) {
+        return runstate.setData(state, stateEntryTime, running, runnable, blocked, offline);
+    }
+
+    /**
+     * The host adds deltas to this vCPU's runstate record (KVM's {@code RUNSTATE_ADJUST}); {@code state}
+     * -1 keeps the state. False, changing nothing, for invalid deltas
+     * ({@link org.jxen.hypercalls.time.VcpuRunstate#adjust}). Any thread.
+     */
+    public boolean adjustRunstateData(int state, long dStateEntryTime, long dRunning, long dRunnable, long dBlocked,
+            long dOffline) {
+        return runstate.adjust(state, dStateEntryTime, dRunning, dRunnable, dBlocked, dOffline);
+    }
+
+    /** The vCPU thread after an exit: re-accounts the runstate when the period has passed (cheap otherwise). */
+    void runstateTick() {
+        runstate.tick(runstatePeriod);
     }
 
     public int id() {

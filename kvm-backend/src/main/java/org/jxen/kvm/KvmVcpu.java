@@ -51,6 +51,11 @@ public final class KvmVcpu implements AutoCloseable {
         return run;
     }
 
+    /** The kernel's id of the thread bound by {@link #bindToCurrentThread()}, or 0 before (and after close). */
+    public int threadId() {
+        return threadId;
+    }
+
     /** Records the calling thread as this vCPU's thread (the target of {@link #kick()}). */
     public void bindToCurrentThread() {
         KickSignal.install();

@@ -7,11 +7,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.LockSupport;
 import org.jxen.abi.WordSize;
 import org.jxen.hypercalls.HypercallRequest;
+import org.jxen.hypercalls.time.SchedStat;
 
 /**
  * One vCPU of a {@link VirtualMachine}, run by its own platform thread: an explicit state machine
- * ({@link State#CREATED} -> {@link State#RUNNING} <-> {@link State#PAUSED} -> {@link State#STOPPED}) around
- * {@code KVM_RUN}, with every exit handled in one place ({@link #handleExit(int)}).
+ * ({@link State#CREATED} -> {@link State#RUNNING} <-> {@link State#PAUSED} -> {@link State#STOPPED}, and
+ * {@link State#RUNNING} <-> {@link State#OFFLINE} while the vCPU is taken off with {@link #setOffline})
+ * around {@code KVM_RUN}, with every exit handled in one place ({@link #handleExit(int)}). After each
+ * exit it tells the dispatcher ({@code vcpuExited}, where runstate accounting hooks in), and around a
+ * pause ({@code vcpuPaused}).
  *
  * <p>Threads: {@link #pause}, {@link #resume}, {@link #stop} and the getters may be called from any
  * thread; they set a request and kick the vCPU out of {@code KVM_RUN} (also when it is halted in
@@ -22,7 +26,9 @@ import org.jxen.hypercalls.HypercallRequest;
 public final class Vcpu {
     /** The lifecycle of the vCPU thread. */
     public enum State {
-        CREATED, RUNNING, PAUSED, STOPPED
+        CREATED, RUNNING, PAUSED, STOPPED,
+        /** The thread exists and waits: the vCPU is down ({@link #setOffline}) and runs no guest code. */
+        OFFLINE
     }
 
     /** Why the vCPU stopped. */
@@ -52,6 +58,10 @@ public final class Vcpu {
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
     private volatile long exits;
     private volatile long hypercalls;
+    /** Down: the thread runs no guest code until this is cleared (VCPUOP_down/up, or offline from the start). */
+    private volatile boolean offline;
+    /** The vCPU thread's scheduler statistics, open while the thread runs. */
+    private volatile SchedStat schedStat;
 
     Vcpu(VirtualMachine vm, KvmVcpu kvm) {
         this.vm = vm;
@@ -99,8 +109,40 @@ public final class Vcpu {
         if (state != State.CREATED) {
             throw new IllegalStateException("vcpu " + id() + " already started");
         }
-        state = State.RUNNING;
+        state = offline ? State.OFFLINE : State.RUNNING;
         thread = Thread.ofPlatform().name(vm.name() + "-vcpu" + id()).daemon(true).start(this::loop);
+    }
+
+    /**
+     * Takes the vCPU off ({@code true}: it leaves the guest at once, or, called from its own thread
+     * in an exit, when the exit is handled, and its thread waits) or lets it run again
+     * ({@code false}: from where it stopped, or from registers set while it was off). Before
+     * {@link #start()} it decides how the vCPU starts. Any thread.
+     */
+    public void setOffline(boolean off) {
+        offline = off;
+        if (off) {
+            kvm.kick();
+        } else {
+            Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** True while the vCPU is taken off ({@link #setOffline}). */
+    public boolean isOffline() {
+        return offline;
+    }
+
+    /**
+     * The vCPU thread's time on a CPU and run delay ({@code /proc/self/task/<tid>/schedstat}), or
+     * null before its thread runs, after it stopped, or without {@code /proc}. Any thread: a file read.
+     */
+    public SchedStat.Sample threadTimes() {
+        SchedStat s = schedStat;
+        return s == null ? null : s.read();
     }
 
     /** Pauses the vCPU; returns true once it is paused (or stopped) within {@code timeout}. */
@@ -177,6 +219,7 @@ public final class Vcpu {
         StopReason reason = null;
         try {
             kvm.bindToCurrentThread();
+            schedStat = SchedStat.openForThread(kvm.threadId());
             run.setValidRegs(KvmRun.SYNC_X86_REGS | KvmRun.SYNC_X86_SREGS);
             while (reason == null) {
                 // clear the kick flag before looking at requests: a kick after this point re-arms it
@@ -188,10 +231,22 @@ public final class Vcpu {
                 }
                 if (req == REQUEST_PAUSE) {
                     state = State.PAUSED;
+                    vm.dispatcher().vcpuPaused(id(), true);
                     while (request == REQUEST_PAUSE) {
                         LockSupport.park(this);
                     }
-                    state = State.RUNNING;
+                    vm.dispatcher().vcpuPaused(id(), false);
+                    state = offline ? State.OFFLINE : State.RUNNING;
+                    continue;
+                }
+                if (offline) {
+                    state = State.OFFLINE;
+                    while (offline && request == REQUEST_NONE) {
+                        LockSupport.park(this);
+                    }
+                    if (!offline) {
+                        state = State.RUNNING;
+                    }
                     continue;
                 }
                 int exit = kvm.run();
@@ -200,6 +255,9 @@ public final class Vcpu {
                 }
                 exits++;
                 reason = handleExit(exit);
+                if (reason == null) {
+                    vm.dispatcher().vcpuExited(id());
+                }
             }
         } catch (RuntimeException | Error e) {
             reason = new StopReason(StopReason.Kind.ERROR, "vcpu " + id() + ": " + e);
@@ -209,6 +267,11 @@ public final class Vcpu {
     }
 
     private void finish(StopReason reason) {
+        SchedStat s = schedStat;
+        schedStat = null;
+        if (s != null) {
+            s.close();
+        }
         stopReason = reason;
         state = State.STOPPED;
         stopped.complete(reason);

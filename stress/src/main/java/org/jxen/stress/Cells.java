@@ -59,9 +59,12 @@ final class Cells {
         return off;
     }
 
+    /** Bytes a boundary's claimant may use on each side of it (no other claimant comes near). */
+    static final long BOUNDARY_BYTES = 64;
+
     /**
-     * Claims a page {@code p} of which the caller may use the last 8 bytes, and of whose successor
-     * {@code p + 1} it may use the first 8 bytes, all zeroed; returns its index for
+     * Claims a page {@code p} of which the caller may use the last {@link #BOUNDARY_BYTES} bytes, and
+     * of whose successor {@code p + 1} it may use the first {@link #BOUNDARY_BYTES} bytes, all zeroed; returns its index for
      * {@link #boundaryPage} and {@link #releaseBoundary}. An area split across two memslots over
      * {@code p} and {@code p + 1} has its parts exactly there; the caller of index {@code k + 1}
      * uses the end of {@code p + 1} and the start of {@code p + 2}.
@@ -79,7 +82,7 @@ final class Cells {
             int k = (int) Math.floorMod(start + i, (long) n);
             if (CLAIMED.compareAndSet(k, 0, 1)) {
                 long p = boundaryPage(k);
-                SEG.asSlice(p + PAGE - 8, 16).fill((byte) 0);
+                SEG.asSlice(p + PAGE - BOUNDARY_BYTES, 2 * BOUNDARY_BYTES).fill((byte) 0);
                 return k;
             }
         }

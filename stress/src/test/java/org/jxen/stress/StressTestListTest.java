@@ -34,6 +34,16 @@ class StressTestListTest {
                 + "was the JCStress annotation processor configured (annotationProcessorPaths)?");
     }
 
+    /** The runstate update protocol's tests (issue 5) are generated and listed. */
+    @Test
+    void runstateProtocolTestsAreListed() throws IOException {
+        Set<String> listed = listedTests();
+        for (String t : List.of("org.jxen.stress.RunstateUpdateVsGuestRead",
+                "org.jxen.stress.RunstateSplitUpdateVsGuestRead")) {
+            assertTrue(listed.contains(t), t + " is not in META-INF/TestList: " + listed);
+        }
+    }
+
     private static Set<String> annotatedTests() throws IOException, ClassNotFoundException {
         Set<String> names = new TreeSet<>();
         List<Path> files;

@@ -30,6 +30,7 @@ public final class AbiCatalog {
             entry("vcpu_register_vcpu_info", "struct vcpu_register_vcpu_info", "xen/vcpu.h", VcpuRegisterVcpuInfo::layout),
             entry("vcpu_set_singleshot_timer", "struct vcpu_set_singleshot_timer", "xen/vcpu.h", VcpuSetSingleshotTimer::layout),
             entry("vcpu_set_periodic_timer", "struct vcpu_set_periodic_timer", "xen/vcpu.h", VcpuSetPeriodicTimer::layout),
+            entry("vcpu_hvm_context", "struct vcpu_hvm_context", "xen/hvm/hvm_vcpu.h", VcpuHvmContext::layout),
             entry("sched_poll", "struct sched_poll", "xen/sched.h", SchedPoll::layout),
             entry("multicall_entry", "struct multicall_entry", "xen/xen.h", MulticallEntry::layout),
             entry("sched_shutdown", "struct sched_shutdown", "xen/sched.h", SchedShutdown::layout),

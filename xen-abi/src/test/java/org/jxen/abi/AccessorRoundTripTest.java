@@ -95,6 +95,17 @@ class AccessorRoundTripTest {
         l.add(c("vcpu_set_singleshot_timer.timeout_abs_ns", 16, 0, 8, VcpuSetSingleshotTimer::setTimeoutAbsNs, VcpuSetSingleshotTimer::timeoutAbsNs));
         l.add(c("vcpu_set_singleshot_timer.flags", 12, 8, 4, (s, v) -> VcpuSetSingleshotTimer.setFlags(s, (int) v), VcpuSetSingleshotTimer::flags));
         l.add(c("vcpu_set_periodic_timer.period_ns", 8, 0, 8, VcpuSetPeriodicTimer::setPeriodNs, VcpuSetPeriodicTimer::periodNs));
+        l.add(c("vcpu_hvm_context.mode", 128, 0, 4, (s, v) -> VcpuHvmContext.setMode(s, (int) v), s -> VcpuHvmContext.mode(s)));
+        l.add(c("vcpu_hvm_context.pad", 128, 4, 4, (s, v) -> VcpuHvmContext.setPad(s, (int) v), s -> VcpuHvmContext.pad(s)));
+        l.add(c("vcpu_hvm_context.x86_64.rsp", 128, 40, 8, (s, v) -> VcpuHvmContext.set(s, VcpuHvmContext.Reg64.RSP, v), s -> VcpuHvmContext.get(s, VcpuHvmContext.Reg64.RSP)));
+        l.add(c("vcpu_hvm_context.x86_64.efer", 128, 112, 8, (s, v) -> VcpuHvmContext.set(s, VcpuHvmContext.Reg64.EFER, v), s -> VcpuHvmContext.get(s, VcpuHvmContext.Reg64.EFER)));
+        l.add(c("vcpu_hvm_context.x86_32.eip", 128, 40, 4, (s, v) -> VcpuHvmContext.set(s, VcpuHvmContext.Reg32.EIP, v), s -> VcpuHvmContext.get(s, VcpuHvmContext.Reg32.EIP)));
+        l.add(c("vcpu_hvm_context.x86_32.pad1", 128, 60, 4, (s, v) -> VcpuHvmContext.set(s, VcpuHvmContext.Reg32.PAD1, v), s -> VcpuHvmContext.get(s, VcpuHvmContext.Reg32.PAD1)));
+        l.add(c("vcpu_hvm_context.x86_32.efer", 128, 64, 8, VcpuHvmContext::setEfer32, VcpuHvmContext::efer32));
+        l.add(c("vcpu_hvm_context.x86_32.ss_base", 128, 80, 4, (s, v) -> VcpuHvmContext.setBase(s, VcpuHvmContext.Segment.SS, v), s -> VcpuHvmContext.base(s, VcpuHvmContext.Segment.SS)));
+        l.add(c("vcpu_hvm_context.x86_32.es_limit", 128, 104, 4, (s, v) -> VcpuHvmContext.setLimit(s, VcpuHvmContext.Segment.ES, v), s -> VcpuHvmContext.limit(s, VcpuHvmContext.Segment.ES)));
+        l.add(c("vcpu_hvm_context.x86_32.ds_ar", 128, 114, 2, (s, v) -> VcpuHvmContext.setAr(s, VcpuHvmContext.Segment.DS, (int) v), s -> VcpuHvmContext.ar(s, VcpuHvmContext.Segment.DS)));
+        l.add(c("vcpu_hvm_context.x86_32.pad2[2]", 128, 126, 2, (s, v) -> VcpuHvmContext.setPad2(s, 2, (int) v), s -> VcpuHvmContext.pad2(s, 2)));
         // sched
         l.add(c("multicall_entry64.op", 64, 0, 8, (s, v) -> MulticallEntry.setOp(s, B64, v), s -> MulticallEntry.op(s, B64)));
         l.add(c("multicall_entry64.result", 64, 8, 8, (s, v) -> MulticallEntry.setResult(s, B64, v), s -> MulticallEntry.result(s, B64)));

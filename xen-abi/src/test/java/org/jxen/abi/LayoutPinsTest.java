@@ -95,6 +95,34 @@ class LayoutPinsTest {
             vcpu_set_periodic_timer both period_ns 0
             vcpu_set_periodic_timer both sizeof 8
 
+            vcpu_hvm_context both mode 0
+            vcpu_hvm_context both pad 4
+            vcpu_hvm_context both cpu_regs 8
+            vcpu_hvm_context both cpu_regs.x86_32.eax 8
+            vcpu_hvm_context both cpu_regs.x86_32.eip 40
+            vcpu_hvm_context both cpu_regs.x86_32.eflags 44
+            vcpu_hvm_context both cpu_regs.x86_32.cr0 48
+            vcpu_hvm_context both cpu_regs.x86_32.cr3 52
+            vcpu_hvm_context both cpu_regs.x86_32.cr4 56
+            vcpu_hvm_context both cpu_regs.x86_32.pad1 60
+            vcpu_hvm_context both cpu_regs.x86_32.efer 64
+            vcpu_hvm_context both cpu_regs.x86_32.cs_base 72
+            vcpu_hvm_context both cpu_regs.x86_32.tr_base 88
+            vcpu_hvm_context both cpu_regs.x86_32.cs_limit 92
+            vcpu_hvm_context both cpu_regs.x86_32.tr_limit 108
+            vcpu_hvm_context both cpu_regs.x86_32.cs_ar 112
+            vcpu_hvm_context both cpu_regs.x86_32.tr_ar 120
+            vcpu_hvm_context both cpu_regs.x86_32.pad2 122
+            vcpu_hvm_context both cpu_regs.x86_64.rax 8
+            vcpu_hvm_context both cpu_regs.x86_64.rdi 64
+            vcpu_hvm_context both cpu_regs.x86_64.rip 72
+            vcpu_hvm_context both cpu_regs.x86_64.rflags 80
+            vcpu_hvm_context both cpu_regs.x86_64.cr0 88
+            vcpu_hvm_context both cpu_regs.x86_64.cr3 96
+            vcpu_hvm_context both cpu_regs.x86_64.cr4 104
+            vcpu_hvm_context both cpu_regs.x86_64.efer 112
+            vcpu_hvm_context both sizeof 128
+
             sched_poll both ports 0
             sched_poll 64 nr_ports 8
             sched_poll 64 timeout 16

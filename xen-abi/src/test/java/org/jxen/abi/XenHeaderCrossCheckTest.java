@@ -163,6 +163,7 @@ class XenHeaderCrossCheckTest {
             new Rule(ShutdownReason.class, "SHUTDOWN_", true),
             new Rule(VcpuOp.class, "VCPUOP_", true),
             new Rule(Runstate.class, "RUNSTATE_", true),
+            new Rule(VcpuHvmContext.class, "VCPU_HVM_", false),
             new Rule(EvtchnOp.class, "EVTCHNOP_", true),
             new Rule(EvtchnStatus.class, "EVTCHNSTAT_", true),
             new Rule(Virq.class, "VIRQ_", false),

@@ -111,6 +111,30 @@ public final class RunstateAccount {
     }
 
     /**
+     * Adds an interval that the caller has split between the four states (each part non-negative)
+     * to the times, moves the entry time by their sum, and enters {@code newState}: the accounting
+     * step of {@link VcpuRunstate}, which splits each interval by what the vCPU thread did in it.
+     * The invariant holds and no time decreases.
+     *
+     * @throws IllegalArgumentException for a negative part or a state that is not 0..3
+     */
+    public synchronized void advance(int newState, long running, long runnable, long blocked, long offline) {
+        checkState(newState);
+        if (running < 0 || runnable < 0 || blocked < 0 || offline < 0) {
+            throw new IllegalArgumentException("negative part: " + running + " " + runnable + " " + blocked + " "
+                    + offline);
+        }
+        beginWrite();
+        time[Runstate.RUNNING] += running;
+        time[Runstate.RUNNABLE] += runnable;
+        time[Runstate.BLOCKED] += blocked;
+        time[Runstate.OFFLINE] += offline;
+        entryTime += running + runnable + blocked + offline;
+        state = newState;
+        endWrite();
+    }
+
+    /**
      * The host sets the whole record (KVM's {@code RUNSTATE_DATA}). Returns false, changing nothing,
      * when the state is not 0..3, a time is negative, or the entry time is not the sum of the times.
      */

@@ -33,9 +33,14 @@ import org.jxen.hypercalls.mm.GuestVirtualMemory;
  * guest sees the flag before any other byte changes; then the whole record (its entry time still
  * flagged); then, after a release, that byte again without the bit. A guest that reads the entry
  * time, the record, and the entry time again, retrying while the flag is set or the two differ,
- * never sees a torn record.
+ * never sees a torn record (JCStress: {@code RunstateUpdateVsGuestRead},
+ * {@code RunstateSplitUpdateVsGuestRead}). Two limits, shared with Xen and KVM: an update that
+ * leaves the entry time unchanged (a zero-sum host adjust) cannot be told from no update by a
+ * reader that overlaps it, and a guest whose {@code state_entry_time} itself straddles a page
+ * boundary reads it with two accesses, which the protocol does not make safe in every interleaving.
  *
- * <p>Threads: {@link #update} on the vCPU's thread (or any one thread at a time per area);
+ * <p>Threads: {@link #update} on the vCPU's thread (or any one thread at a time per area: updates
+ * of one area must not overlap, as {@link VcpuRunstate}'s lock ensures);
  * {@code mayBlock == false} from a context that must not wait (it uses {@code tryLock()} and gives
  * the update up, counting it in {@link #skippedUpdates()}, as KVM's fix for its deadlock does).
  * {@link #register}/{@link #unregister} on the vCPU's thread or while the vCPU is stopped, never
@@ -55,6 +60,8 @@ public final class RunstateArea {
     private volatile long gva = -1;
     private final LongAdder skipped = new LongAdder();
     private final LongAdder written = new LongAdder();
+    /** The writer's view, reused: updates of one area never overlap (see the class comment). */
+    private final Target writeTarget = new Target(null, 0, null);
 
     /** An unregistered area; its caches are created in {@code memory}, named after {@code name}. */
     public RunstateArea(GuestMemory memory, String name) {
@@ -205,8 +212,9 @@ public final class RunstateArea {
                 }
             }
             try {
-                write(new Target(a1, a1.length(), a2), wordSize, s);
+                write(writeTarget.set(a1, a1.length(), a2), wordSize, s);
             } finally {
+                writeTarget.set(null, 0, null);
                 if (two) {
                     second.unlock();
                 }
@@ -227,8 +235,26 @@ public final class RunstateArea {
         }
     }
 
-    /** A record-relative view over one or two locked areas; plain writes split byte-wise where needed. */
-    record Target(MappedArea a1, long len1, MappedArea a2) {
+    /**
+     * A record-relative view over one or two locked areas; plain writes split byte-wise where
+     * needed. Mutable so that the writer reuses one (no allocation per update); confined to the
+     * thread that set it.
+     */
+    static final class Target {
+        private MappedArea a1;
+        private long len1;
+        private MappedArea a2;
+
+        Target(MappedArea a1, long len1, MappedArea a2) {
+            set(a1, len1, a2);
+        }
+
+        Target set(MappedArea first, long firstLength, MappedArea rest) {
+            this.a1 = first;
+            this.len1 = firstLength;
+            this.a2 = rest;
+            return this;
+        }
         void putByte(long off, byte v) {
             if (off < len1) {
                 a1.putByte(off, v);

@@ -69,6 +69,7 @@ public final class SelftestVm implements AutoCloseable {
         HypercallDispatcher dispatcher = HypercallDispatcher.NONE;
         PrintStream console = System.out;
         boolean xenDomain;
+        boolean secondariesOffline;
 
         public Options vcpus(int n) {
             this.vcpus = n;
@@ -93,6 +94,17 @@ public final class SelftestVm implements AutoCloseable {
         /** Serve hypercalls with jxen's Xen domain ({@link XenDomain}) on this VM. */
         public Options xenDomain() {
             this.xenDomain = true;
+            return this;
+        }
+
+        /**
+         * vCPUs other than 0 start down: their threads start with {@link #start()} but run no guest
+         * code until the guest brings them up with {@code VCPUOP_initialise} and {@code VCPUOP_up}
+         * (the registers the harness set are then replaced by the guest's context). Without this,
+         * every vCPU starts at the image's entry.
+         */
+        public Options secondaryVcpusOffline() {
+            this.secondariesOffline = true;
             return this;
         }
     }
@@ -137,6 +149,11 @@ public final class SelftestVm implements AutoCloseable {
                 setUpVcpu(vm.vcpu(i).kvmVcpu(), image.entry(), i, slot, stack.gva() + stack.size(), gdt.gva(), tss.gva());
             }
             vm.setPortHandler(UCALL_PORT, new UcallHandler());
+            if (o.secondariesOffline) {
+                for (int i = 1; i < o.vcpus; i++) {
+                    vm.vcpu(i).setOffline(true); // before the domain is built: it asks who starts up
+                }
+            }
             if (o.xenDomain) {
                 this.platform = new KvmXenPlatform(vm, o.console);
                 this.domain = new XenDomain(platform,
