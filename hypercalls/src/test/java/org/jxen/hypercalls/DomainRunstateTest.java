@@ -100,12 +100,21 @@ class DomainRunstateTest extends DomainTestBase {
         assertEquals(0, vcpuOp(caller, VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA, vcpu, ARGS));
     }
 
+    /** Reads a record as a guest does: again while the domain's thread is updating it. */
     RunstateAccount.Snapshot area(long gva) {
         GuestMemory m = platform.memory;
-        RunstateAccount.Snapshot s = new RunstateAccount.Snapshot(m.getInt(gva), m.getLong(gva + 8), m.getLong(gva + 16),
-                m.getLong(gva + 24), m.getLong(gva + 32), m.getLong(gva + 40));
-        assertEquals(0, s.stateEntryTime() & Runstate.XEN_RUNSTATE_UPDATE, "no update in progress");
-        return s;
+        for (int attempt = 0; attempt < 1_000_000; attempt++) {
+            long entry = m.getLong(gva + 8);
+            java.lang.invoke.VarHandle.acquireFence();
+            RunstateAccount.Snapshot s = new RunstateAccount.Snapshot(m.getInt(gva), m.getLong(gva + 8),
+                    m.getLong(gva + 16), m.getLong(gva + 24), m.getLong(gva + 32), m.getLong(gva + 40));
+            java.lang.invoke.VarHandle.acquireFence();
+            if ((entry & Runstate.XEN_RUNSTATE_UPDATE) == 0 && m.getLong(gva + 8) == entry) {
+                return s;
+            }
+            Thread.onSpinWait();
+        }
+        throw new AssertionError("the record at 0x" + Long.toHexString(gva) + " stays in XEN_RUNSTATE_UPDATE");
     }
 
     RunstateAccount.Snapshot runstateInfo(int caller, int vcpu) {

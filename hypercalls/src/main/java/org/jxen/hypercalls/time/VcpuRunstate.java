@@ -153,6 +153,18 @@ public final class VcpuRunstate {
         }
     }
 
+    /**
+     * Entering a wait: run delay the counter showed beyond the intervals it could fill (a loaded
+     * host's backlog from before the wait) is dropped, so that the wait is blocked except for the
+     * delay of its own wake-up. Caller holds the lock.
+     */
+    private void dropRunDelayBacklog() {
+        SchedStat.Sample t = baseOnCpu >= 0 ? times.read() : null;
+        if (t != null && t.runDelayNanos() >= baseRunDelay) {
+            baseRunDelay = t.runDelayNanos();
+        }
+    }
+
     /** The current record, as of the latest step (lock-free, any thread). */
     public RunstateAccount.Snapshot snapshot() {
         return account.snapshot();
@@ -192,6 +204,8 @@ public final class VcpuRunstate {
             step(clock.getAsLong(), true, shownState, mayBlock);
             if (activity == Activity.OFFLINE && next != Activity.OFFLINE) {
                 rebaseline();
+            } else if (next == Activity.WAITING && activity == Activity.GUEST) {
+                dropRunDelayBacklog();
             }
             activity = next;
         } finally {
@@ -362,7 +376,15 @@ public final class VcpuRunstate {
             offline = d;
         } else {
             SchedStat.Sample t = times.read();
-            if (t != null && baseOnCpu >= 0 && t.onCpuNanos() >= baseOnCpu && t.runDelayNanos() >= baseRunDelay) {
+            if (t != null && baseOnCpu >= 0 && t.onCpuNanos() >= baseOnCpu && t.runDelayNanos() >= baseRunDelay
+                    && activity == Activity.WAITING) {
+                // waiting in block/poll: the guest runs nothing, so the interval is blocked except
+                // for real run delay; on-CPU time not yet counted (the counter lags up to a tick
+                // behind the guest's running before the wait) is left for the next guest interval
+                runnable = Math.min(t.runDelayNanos() - baseRunDelay, d);
+                blocked = d - runnable;
+                baseRunDelay += runnable;
+            } else if (t != null && baseOnCpu >= 0 && t.onCpuNanos() >= baseOnCpu && t.runDelayNanos() >= baseRunDelay) {
                 running = Math.min(t.onCpuNanos() - baseOnCpu, d);
                 runnable = Math.min(t.runDelayNanos() - baseRunDelay, d - running);
                 blocked = d - running - runnable;

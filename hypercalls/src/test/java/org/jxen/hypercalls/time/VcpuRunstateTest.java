@@ -220,6 +220,22 @@ class VcpuRunstateTest {
     }
 
     @Test
+    void runDelayBacklogFromBeforeAWaitDoesNotMakeTheWaitRunnable() {
+        VcpuRunstate r = vcpu(true);
+        advance(PERIOD);
+        thread.ran(4 * MS, 30 * MS); // a loaded host: more run delay than the interval holds
+        r.transition(Activity.WAITING, Runstate.BLOCKED, true);
+        RunstateAccount.Snapshot before = guestView(r);
+        assertEquals(PERIOD, before.running() + before.runnable(), "the interval is full");
+        advance(PERIOD);
+        thread.ran(0, 1 * MS); // the wake-up's own delay
+        r.transition(Activity.GUEST, Runstate.RUNNING, true);
+        RunstateAccount.Snapshot after = guestView(r);
+        assertEquals(PERIOD - 1 * MS, after.blocked() - before.blocked(), "the wait is blocked");
+        assertEquals(1 * MS, after.runnable() - before.runnable(), "but for its wake-up delay");
+    }
+
+    @Test
     void waitingInBlockOrPollIsBlockedExceptWhatTheThreadRanOrWaited() {
         VcpuRunstate r = vcpu(true);
         r.transition(Activity.WAITING, Runstate.BLOCKED, true);
@@ -229,9 +245,15 @@ class VcpuRunstateTest {
         r.transition(Activity.GUEST, Runstate.RUNNING, true);
         RunstateAccount.Snapshot s = guestView(r);
         assertEquals(Runstate.RUNNING, s.state());
-        assertEquals(7 * MS, s.blocked());
+        assertEquals(8 * MS, s.blocked(), "the guest ran nothing while it waited");
         assertEquals(2 * MS, s.runnable());
-        assertEquals(1 * MS, s.running());
+        assertEquals(0, s.running(), "on-CPU time read during a wait is left for the next guest interval");
+        // that time shows as running once the guest runs again (it is mostly the guest's own time
+        // before the wait, which the counter had not caught up with)
+        advance(PERIOD);
+        thread.ran(PERIOD, 0);
+        r.transition(Activity.WAITING, Runstate.BLOCKED, true);
+        assertEquals(PERIOD, guestView(r).running(), "at most the interval");
     }
 
     @Test
