@@ -86,6 +86,12 @@ final class DomainWatchdogs {
         return id >= 1 && id <= SLOTS && inUse[id - 1] ? timeouts[id - 1] : -1;
     }
 
+    /** Takes watchdog {@code id} (1 or 2) again with {@code timeoutSeconds}, restarting its count. */
+    synchronized void restore(int id, long timeoutSeconds) {
+        inUse[id - 1] = true;
+        arm(id - 1, timeoutSeconds);
+    }
+
     synchronized void cancelAll() {
         for (int i = 0; i < SLOTS; i++) {
             cancel(i);

@@ -461,6 +461,41 @@ public final class EventChannels {
         }
     }
 
+    /** Every port that is not free, as plain values (for {@link XenDomain#captureState()}). */
+    synchronized java.util.List<DomainState.Port> capturePorts() {
+        java.util.List<DomainState.Port> out = new java.util.ArrayList<>();
+        for (int p = 1; p < ports.length; p++) {
+            Port x = ports[p];
+            if (x.kind != Kind.FREE) {
+                out.add(new DomainState.Port(p, x.kind, x.notifyVcpu, x.remoteDomain, x.remotePort, x.virq));
+            }
+        }
+        return java.util.List.copyOf(out);
+    }
+
+    /** Binds captured ports again in a domain with none bound; pending and mask bits live in guest memory. */
+    synchronized void restorePorts(java.util.List<DomainState.Port> captured) {
+        for (DomainState.Port c : captured) {
+            if (c.port() <= 0 || c.port() >= ports.length) {
+                throw new IllegalArgumentException("captured port " + c.port() + " is out of range");
+            }
+            Port x = ports[c.port()];
+            x.notifyVcpu = c.notifyVcpu();
+            x.remoteDomain = c.remoteDomain();
+            x.remotePort = c.remotePort();
+            x.virq = c.virq();
+            x.kind = c.kind();
+            if (c.kind() == Kind.VIRQ) {
+                virqPorts[c.notifyVcpu()][c.virq()] = c.port();
+            }
+        }
+    }
+
+    /** Ports raised while shared_info could not be written, not yet delivered. */
+    int[] deferredPorts() {
+        return deferred.stream().mapToInt(Integer::intValue).distinct().toArray();
+    }
+
     /** How many events wait for shared_info to be mappable. */
     public int deferredCount() {
         return deferred.size();

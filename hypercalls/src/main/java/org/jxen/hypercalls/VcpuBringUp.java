@@ -63,6 +63,15 @@ final class VcpuBringUp {
         return initialised[id];
     }
 
+    /**
+     * Puts back captured flags (is_up, initialised). The vCPU's registers and whether its thread
+     * runs belong to the machine's state, restored with it.
+     */
+    synchronized void restore(int id, boolean up, boolean init) {
+        down[id] = !up;
+        initialised[id] = init;
+    }
+
     /** {@code VCPUOP_initialise} of {@code target} with the context at guest-virtual {@code arg}. */
     long initialise(GuestVirtualMemory g, XenVcpu target, long arg) {
         VcpuContext.Decoded decoded;

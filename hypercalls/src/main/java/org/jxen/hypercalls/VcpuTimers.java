@@ -31,6 +31,8 @@ public final class VcpuTimers {
     private long singleShotDeadline;
     private ScheduledFuture<?> periodic;
     private long periodNs;
+    /** The periodic timer's first deadline; it fires at this plus whole periods. */
+    private long periodicBase;
 
     VcpuTimers(XenDomain domain, int vcpu, ScheduledExecutorService scheduler) {
         this.domain = domain;
@@ -82,9 +84,47 @@ public final class VcpuTimers {
             return -XenErrno.EINVAL;
         }
         stopPeriodic();
-        periodNs = period;
-        periodic = scheduler.scheduleAtFixedRate(this::firePeriodic, period, period, TimeUnit.NANOSECONDS);
+        armPeriodic(period, domain.systemTime() + period);
         return 0;
+    }
+
+    /** Runs the periodic timer every {@code period} ns from the absolute {@code firstDeadline}. */
+    private void armPeriodic(long period, long firstDeadline) {
+        periodNs = period;
+        periodicBase = firstDeadline;
+        long delay = Math.max(0, firstDeadline - domain.systemTime());
+        periodic = scheduler.scheduleAtFixedRate(this::firePeriodic, delay, period, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The next deadline of the periodic timer in Xen system time, or 0 when it is stopped: the first
+     * deadline plus whole periods, the earliest not yet past.
+     */
+    public synchronized long periodicNextDeadline() {
+        if (periodNs == 0) {
+            return 0;
+        }
+        long now = domain.systemTime();
+        if (now < periodicBase) {
+            return periodicBase;
+        }
+        return periodicBase + ((now - periodicBase) / periodNs + 1) * periodNs;
+    }
+
+    /**
+     * Puts timers back from captured values (absolute deadlines in Xen system time): a single-shot
+     * deadline (0: none) and a period with its next deadline (0: none). A deadline already past
+     * fires at once, as a timer set in the past does.
+     */
+    synchronized void restore(long singleShotAt, long period, long periodicAt) {
+        stopSingleShot();
+        stopPeriodic();
+        if (singleShotAt != 0) {
+            armSingleShot(singleShotAt, domain.systemTime());
+        }
+        if (period != 0) {
+            armPeriodic(period, periodicAt != 0 ? periodicAt : domain.systemTime() + period);
+        }
     }
 
     synchronized long stopPeriodic() {

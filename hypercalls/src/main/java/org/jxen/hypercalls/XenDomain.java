@@ -285,6 +285,74 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         return shutdownReason;
     }
 
+    /**
+     * Captures the domain's Xen state as plain values ({@link DomainState}). Consistent when the
+     * vCPUs are paused (no hypercall in flight); host raises meanwhile are either in it (pending in
+     * guest memory or deferred) or after it.
+     */
+    public DomainState captureState() {
+        long[] params = new long[HvmParam.HVM_NR_PARAMS];
+        for (int i = 0; i < params.length; i++) {
+            params[i] = hvmParams.get(i);
+        }
+        java.util.List<DomainState.Vcpu> vs = new java.util.ArrayList<>();
+        for (XenVcpu v : vcpus) {
+            vs.add(v.captureState());
+        }
+        long[] dogs = new long[DomainWatchdogs.SLOTS];
+        for (int i = 0; i < dogs.length; i++) {
+            dogs[i] = watchdogs.timeout(i + 1);
+        }
+        return new DomainState(config.domid(), config.vcpus(), wordSize, sharedInfoGfn, params, handle.clone(),
+                shutdownCode, dogs, java.util.List.copyOf(vs), eventChannels.capturePorts(),
+                eventChannels.deferredPorts());
+    }
+
+    /**
+     * Puts captured state back into this domain, which must be new (nothing registered, no port
+     * bound) with the same domid and vCPU count, before its vCPUs run. Guest memory must already
+     * hold what it held at capture: shared_info and the other registered areas are reached again at
+     * the same guest-physical addresses, never rewritten. Timers continue to their absolute
+     * deadlines (the platform's Xen system time must continue the captured one). Returns 0, or a
+     * negative Xen errno when a registration cannot be made again (this domain is then unusable).
+     */
+    public int restoreState(DomainState s) {
+        if (s.domid() != config.domid() || s.vcpuCount() != config.vcpus()) {
+            throw new IllegalArgumentException("state of domain " + s.domid() + " with " + s.vcpuCount()
+                    + " vCPUs cannot go into domain " + config.domid() + " with " + config.vcpus());
+        }
+        wordSize = s.wordSize();
+        for (int i = 0; i < s.hvmParams().length && i < HvmParam.HVM_NR_PARAMS; i++) {
+            hvmParams.set(i, s.hvmParams()[i]);
+        }
+        handle = s.handle().clone();
+        shutdownCode = s.shutdownCode();
+        if (s.sharedInfoGfn() >= 0) {
+            var st = sharedInfo.activate(s.sharedInfoGfn() << 12, 4096);
+            if (st != org.jxen.gpc.GpcStatus.OK && st != org.jxen.gpc.GpcStatus.NOT_BACKED) {
+                return -XenErrno.EINVAL;
+            }
+            sharedInfoGfn = s.sharedInfoGfn();
+        }
+        eventChannels.restorePorts(s.ports());
+        for (DomainState.Vcpu v : s.vcpus()) {
+            int rc = vcpus[v.id()].restoreState(v);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        for (int i = 0; i < s.watchdogTimeouts().length; i++) {
+            if (s.watchdogTimeouts()[i] >= 0) {
+                watchdogs.restore(i + 1, s.watchdogTimeouts()[i]);
+            }
+        }
+        for (int port : s.deferredPorts()) {
+            eventChannels.raise(port);
+        }
+        eventChannels.flushDeferred();
+        return 0;
+    }
+
     /** Makes {@code port} pending in the guest; from any thread (host backends, timers). */
     public void raise(int port) {
         eventChannels.raise(port);

@@ -254,4 +254,53 @@ public final class XenVcpu {
     WordSize wordSize() {
         return domain.wordSize();
     }
+
+    /** This vCPU's Xen state as plain values (see {@link DomainState.Vcpu}). */
+    DomainState.Vcpu captureState() {
+        var area = runstate.area();
+        long timeArea = domain.pvclocks().timeArea(id).gpa();
+        VcpuTimers t = domain.timers(id);
+        return new DomainState.Vcpu(id, domain.vcpuIsUp(id), domain.bringUp().isInitialised(id),
+                vcpuInfoRegistered ? vcpuInfo.gpa() : -1, upcallVector, area.gva(), area.gpa(), area.secondPageGpa(),
+                area.wordSize(), runstate.current(false), timeArea, t.singleShotDeadline(), t.periodNs(),
+                t.periodicNextDeadline(), deferredSelectorWords.get());
+    }
+
+    /**
+     * Puts back captured state, before the vCPU runs: registrations through fresh caches at the same
+     * guest-physical addresses (guest memory already holds what the guest saw, so nothing is copied),
+     * the runstate record, timers at their absolute deadlines. Returns 0 or a negative Xen errno
+     * naming the first registration that failed.
+     */
+    int restoreState(DomainState.Vcpu s) {
+        domain.bringUp().restore(id, s.up(), s.initialised());
+        upcallVector = s.upcallVector();
+        if (s.vcpuInfoGpa() >= 0) {
+            GpcStatus st = vcpuInfo.activate(s.vcpuInfoGpa(), 64);
+            if (st != GpcStatus.OK && st != GpcStatus.NOT_BACKED) {
+                return -org.jxen.abi.XenErrno.EINVAL;
+            }
+            vcpuInfoRegistered = true;
+        }
+        var r = s.runstate();
+        if (!runstate.setData(r.state(), r.stateEntryTime(), r.running(), r.runnable(), r.blocked(), r.offline())) {
+            return -org.jxen.abi.XenErrno.EINVAL;
+        }
+        if (s.runstateAreaGpa() >= 0) {
+            int rc = runstate.restoreArea(s.runstateAreaGva(), s.runstateAreaGpa(), s.runstateAreaSecondGpa(),
+                    s.runstateWordSize());
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        if (s.timeAreaGpa() >= 0) {
+            int rc = domain.pvclocks().timeArea(id).register(s.timeAreaGpa());
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        deferredSelectorWords.set(s.deferredSelectorWords());
+        domain.timers(id).restore(s.singleShotDeadline(), s.periodNs(), s.periodicNextDeadline());
+        return 0;
+    }
 }

@@ -160,6 +160,33 @@ public final class RunstateArea {
         return 0;
     }
 
+    /** The guest-virtual address it was registered at, or -1 (not registered, or by gpa). */
+    public long gva() {
+        return registered ? gva : -1;
+    }
+
+    /** The guest-physical address of the record's first byte, or -1 when not registered. */
+    public long gpa() {
+        return registered ? first.gpa() : -1;
+    }
+
+    /** The guest-physical page that holds the rest of a split record, or -1 (not split, or contiguous). */
+    public long secondPageGpa() {
+        return registered && twoCaches ? second.gpa() : -1;
+    }
+
+    /**
+     * Registers the area again from captured values ({@link #gva()}, {@link #gpa()},
+     * {@link #secondPageGpa()}), keeping the guest-virtual address for a later word-size switch.
+     */
+    public int restore(long gva, long gpa, long secondPageGpa, WordSize w) {
+        int rc = register(gpa, secondPageGpa, w);
+        if (rc == 0) {
+            this.gva = gva;
+        }
+        return rc;
+    }
+
     /** Forgets the area; later updates do nothing. */
     public void unregister() {
         registered = false;

@@ -287,6 +287,20 @@ public final class VcpuRunstate {
         }
     }
 
+    /** Registers the area again from captured values ({@link RunstateArea#restore}) and writes the record. */
+    public int restoreArea(long gva, long gpa, long secondPageGpa, WordSize w) {
+        lock.lock();
+        try {
+            int rc = area.restore(gva, gpa, secondPageGpa, w);
+            if (rc == 0) {
+                writeArea(true);
+            }
+            return rc;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Registers the area at a guest-physical address ({@link RunstateArea#register(long, long, WordSize)}). */
     public int register(long gpa, long secondPageGpa, WordSize w) {
         lock.lock();

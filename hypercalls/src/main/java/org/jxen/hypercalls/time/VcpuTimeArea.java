@@ -67,6 +67,11 @@ public final class VcpuTimeArea {
         return registered;
     }
 
+    /** The guest-physical address of the registered area, or -1. */
+    public long gpa() {
+        return registered ? cache.gpa() : -1;
+    }
+
     /** Updates given up because the cache could not be locked. */
     public long skippedUpdates() {
         return skipped.sum();
