@@ -61,6 +61,20 @@ static void scenario10(uint32_t timer)
     GUEST_SYNC(11, xen_evtchn_hits[timer], xen_upcalls[0]);
 }
 
+/* 11: the host saves and restores the domain's Xen state while this vCPU waits for its timer */
+static void scenario11(uint32_t timer)
+{
+    uint64_t armed = xen_get_time();
+    uint64_t deadline = armed + 300 * MS;
+    GUEST_ASSERT_EQ(xen_set_timer_op(deadline), 0);
+    GUEST_SYNC(110, armed, deadline);
+    xen_wait_for_hits(timer, 1);
+    uint64_t seen = xen_get_time();
+    GUEST_ASSERT(seen >= deadline);
+    sleep_ns(300 * MS);
+    GUEST_SYNC(111, xen_evtchn_hits[timer], seen, xen_upcalls[0]);
+}
+
 static void scenario15(uint32_t timer)
 {
     uint64_t min = ~0ull, max = 0;
@@ -105,6 +119,8 @@ void guest_main(uint32_t vcpu_id, struct ucall *slot)
         scenario10(timer);
     else if (scenario == 15)
         scenario15(timer);
+    else if (scenario == 11)
+        scenario11(timer);
     else
         GUEST_ASSERT_EQ(scenario, 10);
     GUEST_DONE();

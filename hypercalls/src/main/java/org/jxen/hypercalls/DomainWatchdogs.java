@@ -92,6 +92,13 @@ final class DomainWatchdogs {
         arm(id - 1, timeoutSeconds);
     }
 
+    /** Stops the watchdogs from expiring, keeping which are in use and their timeouts. */
+    synchronized void freeze() {
+        for (int i = 0; i < SLOTS; i++) {
+            cancel(i);
+        }
+    }
+
     synchronized void cancelAll() {
         for (int i = 0; i < SLOTS; i++) {
             cancel(i);

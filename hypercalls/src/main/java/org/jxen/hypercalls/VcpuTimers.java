@@ -112,6 +112,21 @@ public final class VcpuTimers {
     }
 
     /**
+     * Stops both timers from firing but keeps their deadlines and period, so that a capture of the
+     * state holds timers that have not fired (for save: freeze, capture, close).
+     */
+    synchronized void freeze() {
+        if (singleShot != null) {
+            singleShot.cancel(false);
+            singleShot = null;
+        }
+        if (periodic != null) {
+            periodic.cancel(false);
+            periodic = null;
+        }
+    }
+
+    /**
      * Puts timers back from captured values (absolute deadlines in Xen system time): a single-shot
      * deadline (0: none) and a period with its next deadline (0: none). A deadline already past
      * fires at once, as a timer set in the past does.

@@ -286,6 +286,19 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     }
 
     /**
+     * Stops the domain's timers and watchdogs from firing, keeping their deadlines: for a save,
+     * call it with the vCPUs paused, then {@link #captureState()}, then {@link #close()}; a timer
+     * can then neither fire in this domain after the capture nor be lost (the restored domain fires
+     * it once).
+     */
+    public void suspendTimers() {
+        for (VcpuTimers t : timers) {
+            t.freeze();
+        }
+        watchdogs.freeze();
+    }
+
+    /**
      * Captures the domain's Xen state as plain values ({@link DomainState}). Consistent when the
      * vCPUs are paused (no hypercall in flight); host raises meanwhile are either in it (pending in
      * guest memory or deferred) or after it.

@@ -59,7 +59,7 @@ public final class SelftestVm implements AutoCloseable {
     private final List<VirtualAllocator.Allocation> ucallSlots = new ArrayList<>();
     private final List<BlockingQueue<Ucall>> ucalls = new ArrayList<>();
     private final List<Semaphore> proceed = new ArrayList<>();
-    private final XenDomain domain;
+    private volatile XenDomain domain;
     private final KvmXenPlatform platform;
 
     /** Options of a test VM. */
@@ -223,6 +223,28 @@ public final class SelftestVm implements AutoCloseable {
     /** The Xen domain serving this VM's hypercalls, or null when the options gave a plain dispatcher. */
     public XenDomain domain() {
         return domain;
+    }
+
+    /**
+     * Saves the Xen domain's state and puts it into a new domain that then serves the VM (the Xen
+     * half of a save and restore; guest memory and registers stay as they are). Call it while the
+     * vCPUs wait (in a ucall, or paused). Returns the new domain.
+     */
+    public XenDomain saveAndRestoreDomain() {
+        XenDomain old = domain;
+        old.suspendTimers();
+        org.jxen.hypercalls.DomainState state = old.captureState();
+        old.close();
+        XenDomain fresh = new XenDomain(platform, old.config());
+        int rc = fresh.restoreState(state);
+        if (rc != 0) {
+            fresh.close();
+            throw new IllegalStateException("the domain's state could not be restored: "
+                    + org.jxen.abi.XenErrno.nameOfResult(rc));
+        }
+        vm.setDispatcher(fresh);
+        domain = fresh;
+        return fresh;
     }
 
     /** The platform under {@link #domain()}, or null. */

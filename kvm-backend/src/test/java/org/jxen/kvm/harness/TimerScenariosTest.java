@@ -48,6 +48,28 @@ class TimerScenariosTest {
     }
 
     @Test
+    void scenario11_timerSavedAndRestoredMidWaitStillFiresOnce() throws Exception {
+        try (SelftestVm vm = ScenarioGuest.create(GUEST)) {
+            vm.start();
+            ScenarioGuest.choose(vm, 11);
+            Ucall u = vm.awaitSync(0, 110);
+            long deadline = u.arg(2);
+            var before = vm.domain();
+            var after = vm.saveAndRestoreDomain(); // the guest waits in its ucall meanwhile
+            assertTrue(after != before);
+            assertEquals(deadline, after.timers(0).singleShotDeadline(), "the deadline came across, absolute");
+            vm.resume(0);
+            u = vm.awaitSync(0, 111);
+            assertEquals(1, u.arg(1), "the timer fired once, from the restored domain, 300 ms after it fired");
+            assertTrue(u.arg(2) >= deadline, "not before the deadline");
+            assertTrue(u.arg(3) >= 1, "by an upcall");
+            assertEquals(0, after.timers(0).singleShotDeadline(), "spent");
+            vm.resume(0);
+            vm.awaitDone(0);
+        }
+    }
+
+    @Test
     void scenario15_timerSetInThePastFiresAtOnce() throws Exception {
         try (SelftestVm vm = ScenarioGuest.create(GUEST)) {
             vm.start();
