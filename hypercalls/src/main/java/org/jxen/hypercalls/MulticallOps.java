@@ -38,7 +38,10 @@ final class MulticallOps {
             long at = list + i * size;
             long op = read(g, w, at + MulticallEntry.offsetOfOp(w));
             long a = MulticallEntry.offsetOfArgs(w);
-            e.set((int) Math.min(op, Integer.MAX_VALUE),
+            // op is an unsigned long: a 64-bit value with high bits set is no hypercall (never
+            // truncate it to one, or 0xffffffff_0000000d would run a nested multicall)
+            boolean unknown = Long.compareUnsigned(op, Integer.MAX_VALUE) > 0;
+            e.set(unknown ? -1 : (int) op,
                     read(g, w, at + a) & wordMask, read(g, w, at + a + w.bytes()) & wordMask,
                     read(g, w, at + a + 2L * w.bytes()) & wordMask, read(g, w, at + a + 3L * w.bytes()) & wordMask,
                     read(g, w, at + a + 4L * w.bytes()) & wordMask, read(g, w, at + a + 5L * w.bytes()) & wordMask,
@@ -46,7 +49,7 @@ final class MulticallOps {
             long result;
             if (op == Hypercall.MULTICALL) {
                 result = -XenErrno.EINVAL;
-            } else if (op > Integer.MAX_VALUE) {
+            } else if (unknown) {
                 result = -XenErrno.ENOSYS;
             } else {
                 result = domain.call(g, v, e);

@@ -1,0 +1,34 @@
+package org.jxen.hypercalls;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import org.jxen.abi.Hypercall;
+import org.jxen.abi.XenErrno;
+import org.jxen.gpc.GuestMemory;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a hostile guest puts in memory and registers must not crash the VMM: each test is one
+ * finding of the security review, written to fail before its fix.
+ */
+class HostileGuestTest extends DomainTestBase {
+
+    /**
+     * A 64-bit multicall entry whose op has high bits set (0xffffffff_0000000d) was truncated to
+     * 13 after the nested-multicall check: the entry ran the same multicall again, without end,
+     * until a StackOverflowError escaped the dispatcher.
+     */
+    @Test
+    void multicallOpWithHighBitsIsNotANestedMulticall() {
+        GuestMemory m = platform.memory;
+        long list = ARGS;
+        m.putLong(list, 0xffff_ffff_0000_0000L | Hypercall.MULTICALL); // op
+        m.putLong(list + 16, list); // args[0]: the same list
+        m.putLong(list + 24, 1); // args[1]: one entry
+        long rc = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> call(Hypercall.MULTICALL, list, 1, 0));
+        assertEquals(0, rc);
+        assertEquals(-XenErrno.ENOSYS, m.getLong(list + 8), "the entry's result");
+    }
+}
