@@ -1,6 +1,6 @@
 package org.jxen.hypercalls;
 
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.jxen.abi.Evtchn;
 import org.jxen.abi.EvtchnStatus;
 import org.jxen.abi.SharedInfo;
@@ -21,7 +21,9 @@ import org.jxen.gpc.MappedArea;
  * hypercall, a timer, a backend); binding operations come from vCPU threads and are serialised on
  * this object. Pending bits are set with atomic read-modify-writes on guest memory, so the guest's
  * own clears never lose a host's set. An event that cannot be written now (shared_info not mapped,
- * or its cache invalid) is queued and written when the cache can be locked again: never lost.
+ * or its cache invalid) is kept and written when the cache can be locked again: never lost. What is
+ * kept is one bit per port (a port raised twice before it is written is pending once), so a guest
+ * that raises events while shared_info is unmapped cannot grow the host's memory.
  */
 public final class EventChannels {
     /** What a port is. */
@@ -41,7 +43,8 @@ public final class EventChannels {
     private final XenDomain domain;
     private final Port[] ports;
     private final int[][] virqPorts;
-    private final ConcurrentLinkedQueue<Integer> deferred = new ConcurrentLinkedQueue<>();
+    /** One bit per port raised while shared_info could not be locked. */
+    private final AtomicLongArray deferred;
 
     EventChannels(XenDomain domain, int vcpus) {
         this.domain = domain;
@@ -50,6 +53,7 @@ public final class EventChannels {
             ports[i] = new Port();
         }
         this.virqPorts = new int[vcpus][org.jxen.abi.Virq.NR_VIRQS];
+        this.deferred = new AtomicLongArray((ports.length + 63) / 64);
     }
 
     /** The number of ports of a guest of this word size. */
@@ -285,7 +289,7 @@ public final class EventChannels {
         var cache = domain.sharedInfoCache();
         MappedArea si = cache.lock();
         if (si == null) {
-            deferred.add(port);
+            deferred.getAndUpdate(port >>> 6, b -> b | (1L << port));
             domain.scheduleDeferredFlush();
             return;
         }
@@ -414,18 +418,22 @@ public final class EventChannels {
                 notifyVcpu(id, word);
             }
         }
-        int n = deferred.size();
-        for (int i = 0; i < n; i++) {
-            Integer port = deferred.poll();
-            if (port == null) {
-                break;
+        for (int i = 0; i < deferred.length(); i++) {
+            if (deferred.get(i) == 0) {
+                continue;
             }
-            raise(port);
+            for (long bits = deferred.getAndSet(i, 0); bits != 0; bits &= bits - 1) {
+                raise(i * 64 + Long.numberOfTrailingZeros(bits)); // a raise that fails again keeps its bit
+            }
         }
     }
 
-    /** How many events wait for shared_info to be mappable. */
+    /** How many ports wait for shared_info to be mappable. */
     public int deferredCount() {
-        return deferred.size();
+        int n = 0;
+        for (int i = 0; i < deferred.length(); i++) {
+            n += Long.bitCount(deferred.get(i));
+        }
+        return n;
     }
 }

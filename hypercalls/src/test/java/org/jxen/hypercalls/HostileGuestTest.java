@@ -31,4 +31,18 @@ class HostileGuestTest extends DomainTestBase {
         assertEquals(0, rc);
         assertEquals(-XenErrno.ENOSYS, m.getLong(list + 8), "the entry's result");
     }
+
+    /**
+     * Events raised while shared_info is not mapped were queued one entry per raise: a guest that
+     * never maps shared_info and sends an IPI in a loop grew the host's heap without bound. A port
+     * is pending once however often it is raised, so at most one entry per port may wait.
+     */
+    @Test
+    void eventsDeferredBeforeSharedInfoAreBoundedByThePorts() {
+        int port = bindIpi(0);
+        for (int i = 0; i < 100_000; i++) {
+            assertEquals(0, send(port));
+        }
+        assertEquals(1, domain.eventChannels().deferredCount());
+    }
 }
