@@ -29,16 +29,23 @@ final class ConsoleIoOps {
         long count = r.arg(1) & 0xffffffffL;
         long buffer = r.arg(2);
         return switch (cmd) {
-            case ConsoleIo.WRITE -> write(g, count, buffer);
+            case ConsoleIo.WRITE -> write(g, v.id(), count, buffer);
             case ConsoleIo.READ -> read(g, count, buffer);
             default -> -XenErrno.ENOSYS;
         };
     }
 
-    /** Copies {@code count} bytes to the console; 0 when all were written, as in Xen. */
-    private long write(GuestVirtualMemory g, long count, long buffer) {
+    /**
+     * Copies {@code count} bytes to the console; 0 when all were written, as in Xen. Xen preempts a
+     * long write and resumes it; jxen cannot, so once the host stops the vCPU for good the rest is
+     * not written ({@code -EINTR}).
+     */
+    private long write(GuestVirtualMemory g, int vcpu, long count, long buffer) {
         byte[] chunk = new byte[(int) Math.min(count, CHUNK)];
         for (long done = 0; done < count;) {
+            if (done > 0 && platform.vcpuMustStop(vcpu)) {
+                return -XenErrno.EINTR;
+            }
             int n = (int) Math.min(chunk.length, count - done);
             if (g.copyFromGuest(buffer + done, MemorySegment.ofArray(chunk).asSlice(0, n)) != 0) {
                 return -XenErrno.EFAULT;

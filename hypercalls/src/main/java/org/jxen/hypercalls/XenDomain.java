@@ -99,7 +99,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.memoryOps = new MemoryOps(this, platform);
         this.vcpuOps = new VcpuOps(this, platform);
         this.schedOps = new SchedOps(this, platform);
-        this.multicallOps = new MulticallOps(this, config.vcpus());
+        this.multicallOps = new MulticallOps(this, platform, config.vcpus());
         this.watchdogs = new DomainWatchdogs(this, scheduler);
         this.pvclocks = new Pvclocks(this, platform, scheduler, config.vcpus());
         pvclocks.start();

@@ -3,6 +3,8 @@ package org.jxen.hypercalls;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import org.jxen.abi.Hypercall;
 import org.jxen.abi.XenErrno;
@@ -64,5 +66,44 @@ class HostileGuestTest extends DomainTestBase {
         var s = new org.jxen.hypercalls.time.RunstateAccount.Snapshot(0, 1, 2, 3, 4, 5);
         org.junit.jupiter.api.Assertions.assertFalse(area.update(s, true));
         area.unregister();
+    }
+
+    /**
+     * With page tables that map every virtual address onto a few pages, a multicall of 2^32 - 1
+     * entries (here console writes of 4 GiB each) kept its vCPU for hours, and the host's request
+     * to stop the vCPU was never seen: the VM could not be stopped. Once the host stops the vCPU
+     * (for good: its results no longer matter) a long multicall or console write must end.
+     */
+    @Test
+    void hugeAliasedMulticallEndsWhenTheHostStopsTheVcpu() {
+        var p = new HypercallFuzzTest.FuzzPlatform();
+        p.stopAfterNanos = 200_000_000L;
+        XenDomain d = new XenDomain(p, XenDomain.Config.of(1));
+        try {
+            MemorySegment ram = p.ram.segment();
+            HypercallFuzzTest.writeAliasedPageTables(ram);
+            p.paging = HypercallFuzzTest.aliasedPaging();
+            for (long e = HypercallFuzzTest.ARGS; e < HypercallFuzzTest.ARGS + 16 * 4096; e += 64) {
+                ram.set(ValueLayout.JAVA_LONG_UNALIGNED, e, Hypercall.CONSOLE_IO); // op
+                ram.set(ValueLayout.JAVA_LONG_UNALIGNED, e + 16, org.jxen.abi.ConsoleIo.WRITE);
+                ram.set(ValueLayout.JAVA_LONG_UNALIGNED, e + 24, 0xffff_ffffL); // count
+                ram.set(ValueLayout.JAVA_LONG_UNALIGNED, e + 32, 0x7000_0000L); // buffer
+            }
+            HypercallRequest r = new HypercallRequest(0).set(Hypercall.MULTICALL, 0x4000_0000L, 0xffff_ffffL, 0, 0, 0, 0,
+                    org.jxen.abi.WordSize.BITS_64, 0);
+            p.callStart = System.nanoTime();
+            long rc = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> d.dispatch(r));
+            org.junit.jupiter.api.Assertions.assertTrue(rc == 0 || rc == -XenErrno.EINTR, "rc " + rc);
+            r.set(Hypercall.CONSOLE_IO, org.jxen.abi.ConsoleIo.WRITE, 0xffff_ffffL, 0x7000_0000L, 0, 0, 0,
+                    org.jxen.abi.WordSize.BITS_64, 0);
+            p.callStart = System.nanoTime();
+            long took = System.nanoTime();
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> d.dispatch(r));
+            took = System.nanoTime() - took;
+            org.junit.jupiter.api.Assertions.assertTrue(took < 1_000_000_000L, "a stopped console write took " + took / 1_000_000 + " ms");
+        } finally {
+            d.close();
+            p.close();
+        }
     }
 }
