@@ -1,6 +1,5 @@
 package org.jxen.hypercalls;
 
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,7 +45,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLongArray hvmParams = new java.util.concurrent.atomic.AtomicLongArray(HvmParam.HVM_NR_PARAMS);
     private volatile WordSize wordSize = WordSize.BITS_64;
     private volatile long sharedInfoGfn = -1;
-    private final ScheduledExecutorService scheduler;
+    private final java.util.concurrent.ScheduledThreadPoolExecutor scheduler;
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
     private final VcpuTimers[] timers;
     /** Where vCPUs in SCHEDOP_block or SCHEDOP_poll wait; notified by every raise while any waits. */
@@ -83,11 +82,14 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             vcpus[i] = new XenVcpu(this, i);
         }
         this.eventChannels = new EventChannels(this, config.vcpus());
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        this.scheduler = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "xen-domain-" + config.domid());
             t.setDaemon(true);
             return t;
         });
+        // the guest re-arms its timers and watchdogs at will, with deadlines of its choosing: a
+        // cancelled task must leave the queue at once, not at its deadline
+        scheduler.setRemoveOnCancelPolicy(true);
         this.timers = new VcpuTimers[config.vcpus()];
         for (int i = 0; i < timers.length; i++) {
             timers[i] = new VcpuTimers(this, i, scheduler);
@@ -318,6 +320,11 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         memoryOps.grantTable().close();
         sharedInfo.deactivate();
         pvclocks.close();
+    }
+
+    /** Tasks waiting on the domain's scheduler (timers, watchdogs, calibration, retries); for tests. */
+    int scheduledHostTasks() {
+        return scheduler.getQueue().size();
     }
 
     /** The vCPUs' pvclocks. */

@@ -106,4 +106,30 @@ class HostileGuestTest extends DomainTestBase {
             p.close();
         }
     }
+
+    /**
+     * A guest re-arms its timers and watchdogs at will, with deadlines of its choice: each re-arm
+     * cancelled the old task on the domain's scheduler, but a cancelled task stayed in the
+     * scheduler's queue until its deadline (up to 2^63 ns, or 2^32 s for a watchdog), so a guest
+     * loop grew the host's heap without bound.
+     */
+    @Test
+    void rearmedTimersAndWatchdogsDoNotPileUpOnTheScheduler() {
+        GuestMemory m = platform.memory;
+        m.putLong(ARGS, Long.MAX_VALUE); // singleshot deadline
+        m.putInt(ARGS + 8, 0);
+        m.putLong(ARGS + 16, Long.MAX_VALUE); // periodic period
+        m.putInt(ARGS + 32, 0); // watchdog: take one
+        m.putInt(ARGS + 36, -1); // 2^32 - 1 s
+        long id = call(Hypercall.SCHED_OP, org.jxen.abi.SchedOp.WATCHDOG, ARGS + 32, 0);
+        assertEquals(1, id);
+        m.putInt(ARGS + 32, (int) id);
+        for (int i = 0; i < 20_000; i++) {
+            assertEquals(0, call(Hypercall.VCPU_OP, org.jxen.abi.VcpuOp.SET_SINGLESHOT_TIMER, 0, ARGS));
+            assertEquals(0, call(Hypercall.VCPU_OP, org.jxen.abi.VcpuOp.SET_PERIODIC_TIMER, 0, ARGS + 16));
+            assertEquals(0, call(Hypercall.SCHED_OP, org.jxen.abi.SchedOp.WATCHDOG, ARGS + 32, 0));
+        }
+        int queued = domain.scheduledHostTasks();
+        org.junit.jupiter.api.Assertions.assertTrue(queued < 100, queued + " tasks queued on the domain's scheduler");
+    }
 }
