@@ -38,6 +38,8 @@ public final class EventChannels {
         volatile int remoteDomain;
         volatile int remotePort;
         volatile int virq;
+        /** The vCPU a VIRQ was bound on (its slot in the binding table); bind_vcpu moves only notifyVcpu. */
+        volatile int virqVcpu;
     }
 
     private final XenDomain domain;
@@ -138,6 +140,7 @@ public final class EventChannels {
         }
         Port port = ports[p];
         port.virq = virq;
+        port.virqVcpu = vcpu;
         port.notifyVcpu = vcpu;
         port.kind = Kind.VIRQ;
         virqPorts[vcpu][virq] = p;
@@ -189,7 +192,7 @@ public final class EventChannels {
             case FREE -> {
                 return -XenErrno.EINVAL;
             }
-            case VIRQ -> virqPorts[p.notifyVcpu][p.virq] = 0;
+            case VIRQ -> virqPorts[p.virqVcpu][p.virq] = 0;
             case INTERDOMAIN -> {
                 if (p.remoteDomain == domain.domid() && valid(p.remotePort)
                         && ports[p.remotePort].kind == Kind.INTERDOMAIN) {

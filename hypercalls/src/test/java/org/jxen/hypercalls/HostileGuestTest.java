@@ -132,4 +132,27 @@ class HostileGuestTest extends DomainTestBase {
         int queued = domain.scheduledHostTasks();
         org.junit.jupiter.api.Assertions.assertTrue(queued < 100, queued + " tasks queued on the domain's scheduler");
     }
+
+    /**
+     * A global VIRQ (console, debug) may be moved to another vCPU with bind_vcpu; closing it then
+     * cleared the binding table at the new vCPU instead of where it was bound, so the stale entry
+     * kept raising whatever port reused that number (here an IPI), and the VIRQ could never be bound
+     * again (-EEXIST).
+     */
+    @Test
+    void closingAMovedGlobalVirqForgetsItsBinding() {
+        GuestMemory m = platform.memory;
+        m.putInt(ARGS, org.jxen.abi.Virq.CONSOLE);
+        m.putInt(ARGS + 4, 0);
+        assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VIRQ, ARGS, 0));
+        int port = m.getInt(ARGS + 8);
+        m.putInt(ARGS + 32, port);
+        m.putInt(ARGS + 36, 1);
+        assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VCPU, ARGS + 32, 0));
+        assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.CLOSE, ARGS + 32, 0));
+        assertEquals(port, bindIpi(1), "the port number is reused");
+        org.junit.jupiter.api.Assertions.assertFalse(domain.raiseVirq(0, org.jxen.abi.Virq.CONSOLE),
+                "VIRQ_CONSOLE is unbound");
+        assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VIRQ, ARGS, 0));
+    }
 }
