@@ -56,21 +56,28 @@ final class ConsoleIoOps {
         return 0;
     }
 
-    /** Copies up to {@code count} waiting input bytes to the guest; returns how many. */
+    /**
+     * Copies up to {@code count} waiting input bytes to the guest; returns how many. Holds the
+     * input's monitor throughout (at most {@link ConsoleInput#CAPACITY} bytes are copied), so that
+     * bytes put back after a failed copy are still the oldest: no producer or other vCPU gets in
+     * between.
+     */
     private long read(GuestVirtualMemory g, long count, long buffer) {
         ConsoleInput input = domain.consoleInput();
         byte[] chunk = new byte[(int) Math.min(count, CHUNK)];
         long done = 0;
-        while (done < count) {
-            int n = input.take(chunk, (int) Math.min(chunk.length, count - done));
-            if (n == 0) {
-                break;
+        synchronized (input) {
+            while (done < count) {
+                int n = input.take(chunk, (int) Math.min(chunk.length, count - done));
+                if (n == 0) {
+                    break;
+                }
+                if (g.copyToGuest(MemorySegment.ofArray(chunk).asSlice(0, n), buffer + done) != 0) {
+                    input.untake(n); // not received: the bytes stay for the next read
+                    return done > 0 ? done : -XenErrno.EFAULT;
+                }
+                done += n;
             }
-            if (g.copyToGuest(MemorySegment.ofArray(chunk).asSlice(0, n), buffer + done) != 0) {
-                input.untake(n); // not received: the bytes stay for the next read
-                return done > 0 ? done : -XenErrno.EFAULT;
-            }
-            done += n;
         }
         return done;
     }

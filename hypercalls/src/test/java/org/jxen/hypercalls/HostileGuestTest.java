@@ -155,4 +155,39 @@ class HostileGuestTest extends DomainTestBase {
                 "VIRQ_CONSOLE is unbound");
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VIRQ, ARGS, 0));
     }
+
+    /**
+     * CONSOLEIO_read into a bad buffer took bytes from the console input and put them back after
+     * the copy failed; the host's producer could refill the freed slots in between, so the bytes
+     * put back overlapped new ones: the ring held more than its capacity, the guest later read
+     * overwritten bytes, and offer() returned a negative count to the host.
+     */
+    @Test
+    void consoleReadIntoABadBufferRacingTheHostsInput() throws Exception {
+        ConsoleInput input = domain.consoleInput();
+        byte[] bytes = new byte[ConsoleInput.CAPACITY];
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<String> broken = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread host = new Thread(() -> {
+            while (!stop.get() && broken.get() == null) {
+                int n = input.offer(bytes, 0, bytes.length);
+                int available = input.available();
+                if (n < 0 || available > ConsoleInput.CAPACITY) {
+                    broken.set("offer gave " + n + ", " + available + " bytes waiting");
+                }
+            }
+        }, "console-input");
+        host.start();
+        try {
+            long end = System.nanoTime() + 2_000_000_000L;
+            while (broken.get() == null && System.nanoTime() < end) {
+                long rc = call(Hypercall.CONSOLE_IO, org.jxen.abi.ConsoleIo.READ, 4096, 0x200000); // beyond RAM
+                org.junit.jupiter.api.Assertions.assertTrue(rc == 0 || rc == -XenErrno.EFAULT, "rc " + rc);
+            }
+        } finally {
+            stop.set(true);
+            host.join(5_000);
+        }
+        assertEquals(null, broken.get());
+    }
 }
