@@ -358,18 +358,34 @@ public final class EventChannels {
         }
         boolean deliver;
         try {
-            long sel = base + VcpuInfo.offsetOfEvtchnPendingSel(w);
-            if (w == WordSize.BITS_64) {
-                vi.getAndBitwiseOrLong(sel, 1L << word);
-            } else {
-                vi.getAndBitwiseOrInt(sel, 1 << word);
-            }
+            orSelector(vi, base + VcpuInfo.offsetOfEvtchnPendingSel(w), w, 1L << word);
             deliver = vi.getAndSetByte(base + VcpuInfo.offsetOfEvtchnUpcallPending(w), (byte) 1) == 0;
         } finally {
             cache.unlock();
         }
         if (deliver) {
             domain.deliverUpcall(vcpuId);
+        }
+    }
+
+    /**
+     * Atomically ORs {@code bits} into the {@code evtchn_pending_sel} word at {@code off}. A 32-bit
+     * guest may register its vcpu_info 4-aligned and then switch to 64-bit mode: its 8-byte selector
+     * is then ORed as two 4-byte halves, each atomically (an aligned 8-byte atomic is impossible
+     * there; the guest's exchange of the whole word still never loses a bit).
+     */
+    static void orSelector(MappedArea vi, long off, WordSize w, long bits) {
+        if (w == WordSize.BITS_32) {
+            vi.getAndBitwiseOrInt(off, (int) bits);
+        } else if (((vi.gpa() + off) & 7) == 0) {
+            vi.getAndBitwiseOrLong(off, bits);
+        } else {
+            if ((int) bits != 0) {
+                vi.getAndBitwiseOrInt(off, (int) bits);
+            }
+            if ((bits >>> 32) != 0) {
+                vi.getAndBitwiseOrInt(off + 4, (int) (bits >>> 32));
+            }
         }
     }
 

@@ -190,4 +190,30 @@ class HostileGuestTest extends DomainTestBase {
         }
         assertEquals(null, broken.get());
     }
+
+    /**
+     * vcpu_info could be registered at any offset where its 64 bytes fit; event delivery then did
+     * an atomic 64-bit OR of the selector at a misaligned address, and the IllegalArgumentException
+     * escaped the sending vCPU's hypercall (or a timer's or a backend's thread). As Xen, an offset
+     * not aligned for the guest's vcpu_info is -ENXIO.
+     */
+    @Test
+    void misalignedVcpuInfoIsRefusedAndDeliveryNeverThrows() {
+        mapSharedInfo();
+        setUpcallVector(0);
+        GuestMemory m = platform.memory;
+        long gfn = 0x30;
+        m.putLong(ARGS, gfn);
+        m.putInt(ARGS + 8, 0x104); // 4-aligned: good for a 32-bit guest, not a 64-bit one
+        assertEquals(-XenErrno.ENXIO, call(Hypercall.VCPU_OP, org.jxen.abi.VcpuOp.REGISTER_VCPU_INFO, 0, ARGS));
+        m.putInt(ARGS + 8, 0x101);
+        assertEquals(-XenErrno.ENXIO, call32(Hypercall.VCPU_OP, org.jxen.abi.VcpuOp.REGISTER_VCPU_INFO, 0, ARGS));
+        m.putInt(ARGS + 8, 0x104);
+        assertEquals(0, call32(Hypercall.VCPU_OP, org.jxen.abi.VcpuOp.REGISTER_VCPU_INFO, 0, ARGS));
+        int port = bindIpi(0); // 64-bit from here on: the 4-aligned vcpu_info now has an 8-byte selector
+        assertEquals(0, send(port));
+        long vi = (gfn << 12) + 0x104;
+        assertEquals(1, m.getByte(vi), "upcall pending");
+        assertEquals(1L << (port / 64), m.getLong(vi + 8), "the selector bit");
+    }
 }
