@@ -34,7 +34,11 @@ public final class ConsoleInput {
         return n;
     }
 
-    /** Puts back the first {@code n} bytes of a {@link #take} the guest could not receive. */
+    /**
+     * Puts back the first {@code n} bytes of a {@link #take} the guest could not receive. The caller
+     * holds this object's monitor from the take to here, so that nothing was offered or taken in
+     * between (the slots would have been reused).
+     */
     public synchronized void untake(int n) {
         head -= n;
     }

@@ -56,7 +56,9 @@ public record DomainState(int domid, int vcpuCount, WordSize wordSize, long shar
      * @param remoteDomain for unbound and interdomain ports
      * @param remotePort   for interdomain ports
      * @param virq         for VIRQ ports
+     * @param virqVcpu     for VIRQ ports: the vCPU it was bound on (bind_vcpu moves only notifyVcpu)
      */
-    public record Port(int port, EventChannels.Kind kind, int notifyVcpu, int remoteDomain, int remotePort, int virq) {
+    public record Port(int port, EventChannels.Kind kind, int notifyVcpu, int remoteDomain, int remotePort, int virq,
+            int virqVcpu) {
     }
 }

@@ -2,6 +2,7 @@ package org.jxen.hypercalls;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.IntConsumer;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.jxen.abi.Evtchn;
 import org.jxen.abi.EvtchnStatus;
 import org.jxen.abi.SharedInfo;
@@ -22,7 +23,9 @@ import org.jxen.gpc.MappedArea;
  * hypercall, a timer, a backend); binding operations come from vCPU threads and are serialised on
  * this object. Pending bits are set with atomic read-modify-writes on guest memory, so the guest's
  * own clears never lose a host's set. An event that cannot be written now (shared_info not mapped,
- * or its cache invalid) is queued and written when the cache can be locked again: never lost.
+ * or its cache invalid) is kept and written when the cache can be locked again: never lost. What is
+ * kept is one bit per port (a port raised twice before it is written is pending once), so a guest
+ * that raises events while shared_info is unmapped cannot grow the host's memory.
  */
 public final class EventChannels {
     /** What a port is. */
@@ -39,12 +42,15 @@ public final class EventChannels {
         volatile int virq;
         /** The host backend at the remote end of an interdomain port ({@link #bindBackend}), or null. */
         volatile IntConsumer backend;
+        /** The vCPU a VIRQ was bound on (its slot in the binding table); bind_vcpu moves only notifyVcpu. */
+        volatile int virqVcpu;
     }
 
     private final XenDomain domain;
     private final Port[] ports;
     private final int[][] virqPorts;
-    private final ConcurrentLinkedQueue<Integer> deferred = new ConcurrentLinkedQueue<>();
+    /** One bit per port raised while shared_info could not be locked. */
+    private final AtomicLongArray deferred;
 
     EventChannels(XenDomain domain, int vcpus) {
         this.domain = domain;
@@ -53,6 +59,7 @@ public final class EventChannels {
             ports[i] = new Port();
         }
         this.virqPorts = new int[vcpus][org.jxen.abi.Virq.NR_VIRQS];
+        this.deferred = new AtomicLongArray((ports.length + 63) / 64);
     }
 
     /** The number of ports of a guest of this word size. */
@@ -165,6 +172,7 @@ public final class EventChannels {
         }
         Port port = ports[p];
         port.virq = virq;
+        port.virqVcpu = vcpu;
         port.notifyVcpu = vcpu;
         port.kind = Kind.VIRQ;
         virqPorts[vcpu][virq] = p;
@@ -216,7 +224,7 @@ public final class EventChannels {
             case FREE -> {
                 return -XenErrno.EINVAL;
             }
-            case VIRQ -> virqPorts[p.notifyVcpu][p.virq] = 0;
+            case VIRQ -> virqPorts[p.virqVcpu][p.virq] = 0;
             case INTERDOMAIN -> {
                 if (p.remoteDomain == domain.domid() && valid(p.remotePort)
                         && ports[p.remotePort].kind == Kind.INTERDOMAIN) {
@@ -322,7 +330,7 @@ public final class EventChannels {
         var cache = domain.sharedInfoCache();
         MappedArea si = cache.lock();
         if (si == null) {
-            deferred.add(port);
+            deferred.getAndUpdate(port >>> 6, b -> b | (1L << port));
             domain.scheduleDeferredFlush();
             return;
         }
@@ -388,18 +396,34 @@ public final class EventChannels {
         }
         boolean deliver;
         try {
-            long sel = base + VcpuInfo.offsetOfEvtchnPendingSel(w);
-            if (w == WordSize.BITS_64) {
-                vi.getAndBitwiseOrLong(sel, 1L << word);
-            } else {
-                vi.getAndBitwiseOrInt(sel, 1 << word);
-            }
+            orSelector(vi, base + VcpuInfo.offsetOfEvtchnPendingSel(w), w, 1L << word);
             deliver = vi.getAndSetByte(base + VcpuInfo.offsetOfEvtchnUpcallPending(w), (byte) 1) == 0;
         } finally {
             cache.unlock();
         }
         if (deliver) {
             domain.deliverUpcall(vcpuId);
+        }
+    }
+
+    /**
+     * Atomically ORs {@code bits} into the {@code evtchn_pending_sel} word at {@code off}. A 32-bit
+     * guest may register its vcpu_info 4-aligned and then switch to 64-bit mode: its 8-byte selector
+     * is then ORed as two 4-byte halves, each atomically (an aligned 8-byte atomic is impossible
+     * there; the guest's exchange of the whole word still never loses a bit).
+     */
+    static void orSelector(MappedArea vi, long off, WordSize w, long bits) {
+        if (w == WordSize.BITS_32) {
+            vi.getAndBitwiseOrInt(off, (int) bits);
+        } else if (((vi.gpa() + off) & 7) == 0) {
+            vi.getAndBitwiseOrLong(off, bits);
+        } else {
+            if ((int) bits != 0) {
+                vi.getAndBitwiseOrInt(off, (int) bits);
+            }
+            if ((bits >>> 32) != 0) {
+                vi.getAndBitwiseOrInt(off + 4, (int) (bits >>> 32));
+            }
         }
     }
 
@@ -451,13 +475,13 @@ public final class EventChannels {
                 notifyVcpu(id, word);
             }
         }
-        int n = deferred.size();
-        for (int i = 0; i < n; i++) {
-            Integer port = deferred.poll();
-            if (port == null) {
-                break;
+        for (int i = 0; i < deferred.length(); i++) {
+            if (deferred.get(i) == 0) {
+                continue;
             }
-            raise(port);
+            for (long bits = deferred.getAndSet(i, 0); bits != 0; bits &= bits - 1) {
+                raise(i * 64 + Long.numberOfTrailingZeros(bits)); // a raise that fails again keeps its bit
+            }
         }
     }
 
@@ -467,7 +491,8 @@ public final class EventChannels {
         for (int p = 1; p < ports.length; p++) {
             Port x = ports[p];
             if (x.kind != Kind.FREE) {
-                out.add(new DomainState.Port(p, x.kind, x.notifyVcpu, x.remoteDomain, x.remotePort, x.virq));
+                out.add(new DomainState.Port(p, x.kind, x.notifyVcpu, x.remoteDomain, x.remotePort, x.virq,
+                        x.virqVcpu));
             }
         }
         return java.util.List.copyOf(out);
@@ -484,20 +509,31 @@ public final class EventChannels {
             x.remoteDomain = c.remoteDomain();
             x.remotePort = c.remotePort();
             x.virq = c.virq();
+            x.virqVcpu = c.virqVcpu();
             x.kind = c.kind();
             if (c.kind() == Kind.VIRQ) {
-                virqPorts[c.notifyVcpu()][c.virq()] = c.port();
+                virqPorts[c.virqVcpu()][c.virq()] = c.port();
             }
         }
     }
 
     /** Ports raised while shared_info could not be written, not yet delivered. */
     int[] deferredPorts() {
-        return deferred.stream().mapToInt(Integer::intValue).distinct().toArray();
+        java.util.stream.IntStream.Builder out = java.util.stream.IntStream.builder();
+        for (int i = 0; i < deferred.length(); i++) {
+            for (long bits = deferred.get(i); bits != 0; bits &= bits - 1) {
+                out.add(i * 64 + Long.numberOfTrailingZeros(bits));
+            }
+        }
+        return out.build().toArray();
     }
 
-    /** How many events wait for shared_info to be mappable. */
+    /** How many ports wait for shared_info to be mappable. */
     public int deferredCount() {
-        return deferred.size();
+        int n = 0;
+        for (int i = 0; i < deferred.length(); i++) {
+            n += Long.bitCount(deferred.get(i));
+        }
+        return n;
     }
 }

@@ -13,14 +13,22 @@ import org.jxen.hypercalls.mm.GuestVirtualMemory;
  * written (the entries before it have run). A multicall inside a multicall is refused with
  * {@code -EINVAL} in that entry, as Xen refuses re-entry.
  *
+ * <p>Xen preempts a long multicall and resumes it later (a continuation); jxen cannot yet, and a
+ * guest whose page tables alias one page at every address can pass 2^32 - 1 entries. So once the
+ * host stops the vCPU for good ({@link XenPlatform#vcpuMustStop}) the call ends with
+ * {@code -EINTR} before its next entry; a pause waits for the call to end (docs/hypercalls.md, "A
+ * hostile guest").
+ *
  * <p>Threads: {@link #handle} on vCPU threads; each vCPU has its own request object for the entries.
  */
 final class MulticallOps {
     private final XenDomain domain;
+    private final XenPlatform platform;
     private final HypercallRequest[] entryRequests;
 
-    MulticallOps(XenDomain domain, int vcpus) {
+    MulticallOps(XenDomain domain, XenPlatform platform, int vcpus) {
         this.domain = domain;
+        this.platform = platform;
         this.entryRequests = new HypercallRequest[vcpus];
         for (int i = 0; i < vcpus; i++) {
             entryRequests[i] = new HypercallRequest(i);
@@ -35,10 +43,16 @@ final class MulticallOps {
         long wordMask = w == WordSize.BITS_64 ? -1L : 0xffffffffL;
         HypercallRequest e = entryRequests[v.id()];
         for (long i = 0; i < nr; i++) {
+            if (i > 0 && platform.vcpuMustStop(v.id())) {
+                return -XenErrno.EINTR; // the VM is going away: give up rather than keep its vCPU
+            }
             long at = list + i * size;
             long op = read(g, w, at + MulticallEntry.offsetOfOp(w));
             long a = MulticallEntry.offsetOfArgs(w);
-            e.set((int) Math.min(op, Integer.MAX_VALUE),
+            // op is an unsigned long: a 64-bit value with high bits set is no hypercall (never
+            // truncate it to one, or 0xffffffff_0000000d would run a nested multicall)
+            boolean unknown = Long.compareUnsigned(op, Integer.MAX_VALUE) > 0;
+            e.set(unknown ? -1 : (int) op,
                     read(g, w, at + a) & wordMask, read(g, w, at + a + w.bytes()) & wordMask,
                     read(g, w, at + a + 2L * w.bytes()) & wordMask, read(g, w, at + a + 3L * w.bytes()) & wordMask,
                     read(g, w, at + a + 4L * w.bytes()) & wordMask, read(g, w, at + a + 5L * w.bytes()) & wordMask,
@@ -46,7 +60,7 @@ final class MulticallOps {
             long result;
             if (op == Hypercall.MULTICALL) {
                 result = -XenErrno.EINVAL;
-            } else if (op > Integer.MAX_VALUE) {
+            } else if (unknown) {
                 result = -XenErrno.ENOSYS;
             } else {
                 result = domain.call(g, v, e);

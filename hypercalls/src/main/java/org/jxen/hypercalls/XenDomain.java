@@ -1,6 +1,5 @@
 package org.jxen.hypercalls;
 
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -48,7 +47,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLongArray hvmParams = new java.util.concurrent.atomic.AtomicLongArray(HvmParam.HVM_NR_PARAMS);
     private volatile WordSize wordSize = WordSize.BITS_64;
     private volatile long sharedInfoGfn = -1;
-    private final ScheduledExecutorService scheduler;
+    private final java.util.concurrent.ScheduledThreadPoolExecutor scheduler;
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
     private final VcpuTimers[] timers;
     /** Where vCPUs in SCHEDOP_block or SCHEDOP_poll wait; notified by every raise while any waits. */
@@ -89,11 +88,14 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         }
         this.bringUp = new VcpuBringUp(this, platform, vcpus.length, startsUp);
         this.eventChannels = new EventChannels(this, config.vcpus());
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        this.scheduler = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "xen-domain-" + config.domid());
             t.setDaemon(true);
             return t;
         });
+        // the guest re-arms its timers and watchdogs at will, with deadlines of its choosing: a
+        // cancelled task must leave the queue at once, not at its deadline
+        scheduler.setRemoveOnCancelPolicy(true);
         this.timers = new VcpuTimers[config.vcpus()];
         for (int i = 0; i < timers.length; i++) {
             timers[i] = new VcpuTimers(this, i, scheduler);
@@ -105,7 +107,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         this.memoryOps = new MemoryOps(this, platform);
         this.vcpuOps = new VcpuOps(this, platform);
         this.schedOps = new SchedOps(this, platform);
-        this.multicallOps = new MulticallOps(this, config.vcpus());
+        this.multicallOps = new MulticallOps(this, platform, config.vcpus());
         this.watchdogs = new DomainWatchdogs(this, scheduler);
         this.pvclocks = new Pvclocks(this, platform, scheduler, config.vcpus());
         pvclocks.start();
@@ -456,6 +458,11 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         memoryOps.grantTable().close();
         sharedInfo.deactivate();
         pvclocks.close();
+    }
+
+    /** Tasks waiting on the domain's scheduler (timers, watchdogs, calibration, retries); for tests. */
+    int scheduledHostTasks() {
+        return scheduler.getQueue().size();
     }
 
     /** The vCPUs' pvclocks. */

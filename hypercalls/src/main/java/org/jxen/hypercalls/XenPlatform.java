@@ -47,6 +47,16 @@ public interface XenPlatform {
         return false;
     }
 
+    /**
+     * True when vCPU {@code vcpuId} is being stopped for good (not paused): a hypercall whose length
+     * the guest chooses and that jxen cannot preempt and resume ({@code multicall},
+     * {@code CONSOLEIO_write}) gives up then, since its result no longer matters, so that the
+     * vCPU thread can end. Implies {@link #vcpuMustYield}.
+     */
+    default boolean vcpuMustStop(int vcpuId) {
+        return false;
+    }
+
     /** The guest asked to shut down ({@code SCHEDOP_shutdown}, a {@code SHUTDOWN_*} reason); from a vCPU thread. */
     void shutdown(int vcpuId, int reason);
 

@@ -119,13 +119,21 @@ public final class XenVcpu {
         return vcpuInfoRegistered || (id < SharedInfo.LEGACY_MAX_VCPUS && domain.sharedInfoGfn() >= 0);
     }
 
-    /** VCPUOP_register_vcpu_info: {@code offset} inside frame {@code gfn}; the 64 bytes must fit the page. */
+    /**
+     * VCPUOP_register_vcpu_info: {@code offset} inside frame {@code gfn}; the 64 bytes must fit the
+     * page ({@code -EINVAL}), and, as in Xen, the offset be aligned for the guest's vcpu_info (8
+     * bytes, 4 for a 32-bit guest) or it is {@code -ENXIO}: the selector and pending flags are
+     * updated atomically.
+     */
     int registerVcpuInfo(long gfn, long offset) {
         if (vcpuInfoRegistered) {
             return -org.jxen.abi.XenErrno.EINVAL; // Xen: once registered, it stays
         }
         if (offset < 0 || offset + 64 > 4096 || gfn < 0 || gfn > (Long.MAX_VALUE >>> 12)) {
             return -org.jxen.abi.XenErrno.EINVAL;
+        }
+        if ((offset & (domain.wordSize() == WordSize.BITS_64 ? 7 : 3)) != 0) {
+            return -org.jxen.abi.XenErrno.ENXIO;
         }
         GpcStatus st = vcpuInfo.activate((gfn << 12) + offset, 64);
         if (st == GpcStatus.BAD_LENGTH || st == GpcStatus.BAD_ADDRESS) {
@@ -207,11 +215,7 @@ public final class XenVcpu {
             return;
         }
         try {
-            if (w == WordSize.BITS_64) {
-                to.getAndBitwiseOrLong(selOff, sel);
-            } else {
-                to.getAndBitwiseOrInt(selOff, (int) sel);
-            }
+            EventChannels.orSelector(to, selOff, w, sel);
             deliver = to.getAndSetByte(pendingOff, (byte) 1) == 0;
         } finally {
             vcpuInfo.unlock();

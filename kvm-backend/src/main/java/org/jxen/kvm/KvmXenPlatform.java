@@ -81,6 +81,11 @@ public final class KvmXenPlatform implements XenPlatform {
     }
 
     @Override
+    public boolean vcpuMustStop(int vcpuId) {
+        return vm.vcpu(vcpuId).stopRequested();
+    }
+
+    @Override
     public void shutdown(int vcpuId, int reason) {
         shutdownReason = reason;
         for (Vcpu v : vm.vcpus()) {

@@ -43,8 +43,10 @@ import org.jxen.hypercalls.mm.GuestVirtualMemory;
  * of one area must not overlap, as {@link VcpuRunstate}'s lock ensures);
  * {@code mayBlock == false} from a context that must not wait (it uses {@code tryLock()} and gives
  * the update up, counting it in {@link #skippedUpdates()}, as KVM's fix for its deadlock does).
- * {@link #register}/{@link #unregister} on the vCPU's thread or while the vCPU is stopped, never
- * inside {@link #update}. Caches are locked in a fixed order: first page, then second.
+ * {@link #register}/{@link #unregister} on any vCPU's thread (a guest may register another vCPU's
+ * area), serialised on this object, never inside {@link #update}; an update that meets a
+ * registration half done gives up (counted as skipped). Caches are locked in a fixed order: first
+ * page, then second.
  */
 public final class RunstateArea {
     private static final long PAGE = 4096;
@@ -80,7 +82,7 @@ public final class RunstateArea {
      * (Xen's null handle). Returns 0, or {@code -EFAULT} when a page is not mapped writable.
      * The caller then writes the current record with {@link #update}.
      */
-    public int register(GuestVirtualMemory g, long gva, WordSize w) {
+    public synchronized int register(GuestVirtualMemory g, long gva, WordSize w) {
         if (gva == 0) {
             unregister();
             return 0;
@@ -112,7 +114,7 @@ public final class RunstateArea {
      * guest-physical address. Returns 0 or {@code -EFAULT}; on failure the area keeps its old
      * registration, and the caller does not write it in the old layout.
      */
-    public int relayout(GuestVirtualMemory g, WordSize w) {
+    public synchronized int relayout(GuestVirtualMemory g, WordSize w) {
         long at = gva;
         if (!registered || wordSize == w || at < 0) {
             return 0;
@@ -126,7 +128,7 @@ public final class RunstateArea {
      * two are contiguous). Returns 0, or {@code -EINVAL} / {@code -EFAULT} for a bad address; on
      * failure the area is left unregistered.
      */
-    public int register(long gpa, long secondPageGpa, WordSize w) {
+    public synchronized int register(long gpa, long secondPageGpa, WordSize w) {
         gva = -1;
         long size = sizeOf(w);
         long inFirst = PAGE - (gpa & (PAGE - 1));
@@ -188,7 +190,7 @@ public final class RunstateArea {
     }
 
     /** Forgets the area; later updates do nothing. */
-    public void unregister() {
+    public synchronized void unregister() {
         registered = false;
         gva = -1;
         first.deactivate();
@@ -239,7 +241,15 @@ public final class RunstateArea {
                 }
             }
             try {
-                write(writeTarget.set(a1, a1.length(), a2), wordSize, s);
+                // another vCPU may be registering this area (Xen lets any vCPU of the domain do it):
+                // its new cache and its new layout are not published at once, so write only when
+                // what is locked holds the whole record of the layout read now
+                WordSize w = wordSize;
+                if (a1.length() + (a2 == null ? 0 : a2.length()) < sizeOf(w)) {
+                    skipped.increment();
+                    return false;
+                }
+                write(writeTarget.set(a1, a1.length(), a2), w, s);
             } finally {
                 writeTarget.set(null, 0, null);
                 if (two) {
