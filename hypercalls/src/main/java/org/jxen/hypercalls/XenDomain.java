@@ -230,6 +230,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
+        eventChannels.close();
         sharedInfo.deactivate();
     }
 
