@@ -2,6 +2,7 @@ package org.jxen.hypercalls;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntBinaryOperator;
 import java.util.function.IntConsumer;
 import org.jxen.abi.EvtchnFifo;
 import org.jxen.abi.EvtchnFifoControlBlock;
@@ -46,8 +47,8 @@ final class FifoGuestModel {
     private final VcpuState[] vcpus;
     /** Called with the port each time the guest handles one (after clearing PENDING). */
     private final IntConsumer handler;
-    /** The hypervisor's EVTCHNOP_unmask, for unmask with a pending word. */
-    private final IntConsumer unmaskHypercall;
+    /** The hypervisor's EVTCHNOP_unmask (vcpu, port), for unmask with a pending word. */
+    private final IntBinaryOperator unmaskHypercall;
 
     enum State {
         IDLE, CLEAR_UPCALL, TAKE_READY, LOOP, READ_HEAD, UNLINK, CHECK, ACK, REREAD_READY
@@ -64,7 +65,8 @@ final class FifoGuestModel {
         long upcallsRun;
     }
 
-    FifoGuestModel(GuestMemory memory, Layout layout, int vcpuCount, IntConsumer handler, IntConsumer unmaskHypercall) {
+    FifoGuestModel(GuestMemory memory, Layout layout, int vcpuCount, IntConsumer handler,
+            IntBinaryOperator unmaskHypercall) {
         this.m = memory;
         this.layout = layout;
         this.vcpus = new VcpuState[vcpuCount];
@@ -134,11 +136,19 @@ final class FifoGuestModel {
      * the hypervisor, which links it. Returns true when the hypercall was made.
      */
     boolean unmask(int port) {
+        return unmask(0, port);
+    }
+
+    /** {@link #unmask(int)} from vCPU {@code vcpu} (whose hypercall it makes). */
+    boolean unmask(int vcpu, int port) {
         long at = wordGpa(port);
         while (true) {
             int w = m.getIntVolatile(at);
             if ((w & EventFifo.PENDING) != 0) {
-                unmaskHypercall.accept(port);
+                int rc = unmaskHypercall.applyAsInt(vcpu, port);
+                if (rc != 0) {
+                    throw new AssertionError("EVTCHNOP_unmask(" + port + ") returned " + rc);
+                }
                 return true;
             }
             if ((w & EventFifo.BUSY) != 0) {

@@ -57,6 +57,16 @@ abstract class FifoTestBase extends DomainTestBase {
         return call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.UNMASK, FIFO_ARGS + 64, 0);
     }
 
+    private final HypercallRequest[] vcpuRequests = {new HypercallRequest(0), new HypercallRequest(1)};
+
+    /** EVTCHNOP_unmask made by vCPU {@code vcpu} (its own request and argument area: any thread may be that vCPU's). */
+    long unmaskOn(int vcpu, int port) {
+        long arg = FIFO_ARGS + 0x100 + 0x40L * vcpu;
+        mem().putInt(arg, port);
+        return domain.dispatch(vcpuRequests[vcpu].set(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.UNMASK, arg, 0, 0, 0, 0,
+                org.jxen.abi.WordSize.BITS_64, 0));
+    }
+
     long close(int port) {
         mem().putInt(FIFO_ARGS + 64, port);
         return call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.CLOSE, FIFO_ARGS + 64, 0);
@@ -113,7 +123,7 @@ abstract class FifoTestBase extends DomainTestBase {
         }
         guest = new FifoGuestModel(mem(), new FifoGuestModel.Layout(sharedInfoGpa(),
                 new long[] {controlBlockGpa(0), controlBlockGpa(1)}, pages), 2, handled::add,
-                port -> assertEquals(0, unmaskHypercall(port)));
+                (vcpu, port) -> (int) unmaskOn(vcpu, port));
     }
 
     int word(int port) {
