@@ -639,12 +639,12 @@ public final class EventChannels {
 
     /** The guest's EVTCHNOP_bind_interdomain to a backend's offered port. */
     private int bindToBackend(int remoteDomain, int remotePort) {
-        boolean known = false;
+        boolean known = remoteDomain == 0; // the host is dom0: it always exists
         for (BackendEnd e : backendEnds) {
             known |= e != null && e.domid == remoteDomain;
         }
         if (!known) {
-            return -XenErrno.ESRCH; // no such domain to bind to
+            return -XenErrno.ESRCH; // no such domain: neither the host nor any backend's
         }
         BackendEnd end = backendEnd(remotePort);
         if (end == null || end.domid != remoteDomain || end.guestPort != 0) {
