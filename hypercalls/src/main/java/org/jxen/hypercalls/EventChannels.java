@@ -53,8 +53,8 @@ public final class EventChannels {
     }
 
     /** Ports per bucket of the lazily allocated port table. */
-    static final int BUCKET_SIZE = 128;
-    private static final int BUCKET_SHIFT = 7;
+    static final int BUCKET_SIZE = 64;
+    private static final int BUCKET_SHIFT = 6;
     /** Enough buckets for every FIFO port; the table grows to this when FIFO is initialised. */
     private static final int MAX_BUCKETS = EvtchnFifo.NR_CHANNELS / BUCKET_SIZE;
 

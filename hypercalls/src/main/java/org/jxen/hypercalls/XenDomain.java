@@ -242,7 +242,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         if (v == null) {
             return -XenErrno.EINVAL;
         }
-        wordSize = r.wordSize();
+        WordSize w = r.wordSize();
+        if (wordSize != w) {
+            wordSize = w; // a volatile store (a full fence) only when the guest changes mode
+        }
         GuestVirtualMemory g = v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId()));
         try {
             return switch (r.number()) {

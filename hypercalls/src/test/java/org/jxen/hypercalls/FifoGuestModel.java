@@ -45,7 +45,7 @@ final class FifoGuestModel {
     private final GuestMemory m;
     private final Layout layout;
     private final VcpuState[] vcpus;
-    /** Called with the port each time the guest handles one (after clearing PENDING). */
+    /** Called with the port each time the guest handles one, after its acknowledge cleared PENDING. */
     private final IntConsumer handler;
     /** The hypervisor's EVTCHNOP_unmask (vcpu, port), for unmask with a pending word. */
     private final IntBinaryOperator unmaskHypercall;
@@ -241,8 +241,8 @@ final class FifoGuestModel {
                 s.state = handle ? State.ACK : State.REREAD_READY;
             }
             case ACK -> {
-                handler.accept(s.head); // the handler's moment: before the acknowledge clears PENDING
-                m.getAndBitwiseAndInt(wordGpa(s.head), ~EventFifo.PENDING);
+                m.getAndBitwiseAndInt(wordGpa(s.head), ~EventFifo.PENDING); // the acknowledge
+                handler.accept(s.head); // then the handler runs
                 s.localHead[s.queue] = s.link;
                 s.state = State.REREAD_READY;
             }

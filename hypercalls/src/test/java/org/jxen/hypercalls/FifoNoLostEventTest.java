@@ -21,11 +21,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * No event is lost, whatever the interleaving of the host's raises with the guest's FIFO consumer
  * ({@link FifoGuestModel}, Xen's consumer algorithm), masking, unmasking, priority changes and
- * moves between vCPUs. The property, per port: if the host raised it, the guest handled it later,
- * that is the guest's handler ran for it after the raise set PENDING. And at the end, after the
- * guest unmasked everything and ran its upcalls while {@code evtchn_upcall_pending} said so: no
- * word is PENDING or LINKED and no READY bit is left (nothing stranded in a queue that no upcall
- * announces).
+ * moves between vCPUs. The property, per port: if the host raised it, the guest handled it later:
+ * a raise takes a tick of a clock before it sets PENDING, a handling takes one after its
+ * acknowledge cleared PENDING, so the handling that consumed the last raise has a later tick than
+ * it (a port whose last handling is older was lost). And at the end, after the guest unmasked
+ * everything and ran its upcalls while {@code evtchn_upcall_pending} said so: no word is PENDING or
+ * LINKED and no READY bit is left (nothing stranded in a queue that no upcall announces); since
+ * only the guest's acknowledge clears PENDING here, a port not pending at the end was handled
+ * after each of its raises.
  *
  * <p>Seeded: each seed is printed; a failure names it. The step test interleaves at the granularity
  * of the guest's memory accesses, deterministically; the thread test runs the host's raises on two
@@ -131,8 +134,8 @@ class FifoNoLostEventTest extends FifoTestBase {
         handled.clear();
         guest = new FifoGuestModel(mem(), new FifoGuestModel.Layout(sharedInfoGpa(),
                 new long[] {controlBlockGpa(0), controlBlockGpa(1)}, new long[] {arrayPageGpa(0)}), 2,
-                // taken before the acknowledge clears PENDING: a later clock than a raise's means
-                // the clear came after that raise's PENDING
+                // taken after the acknowledge cleared PENDING, while a raise takes its tick before it
+                // sets PENDING: the handling that consumed a raise always has the later tick
                 port -> lastHandled.accumulateAndGet(port, clock.incrementAndGet(), Math::max),
                 (vcpu, port) -> (int) unmaskOn(vcpu, port));
 
@@ -144,9 +147,8 @@ class FifoNoLostEventTest extends FifoTestBase {
             threads.add(new Thread(() -> {
                 for (int i = 0; i < 10_000; i++) {
                     int port = ports.get(r.nextInt(ports.size()));
-                    domain.raise(port);
-                    // taken after raise returned, so after its PENDING was set
                     lastRaise.accumulateAndGet(port, clock.incrementAndGet(), Math::max);
+                    domain.raise(port);
                     if ((i & 63) == 0) {
                         Thread.yield();
                     }
