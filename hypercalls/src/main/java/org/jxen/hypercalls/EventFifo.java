@@ -376,7 +376,9 @@ final class EventFifo {
             return LINK_DONE;
         }
         int bit = 1 << q.priority;
-        cb.putIntVolatile(EvtchnFifoControlBlock.offsetOfHead(WordSize.BITS_64, q.priority), port);
+        // head before READY: the atomic OR of READY (which the guest exchanges before it reads
+        // head[]) orders the head store before it, so a release store is enough
+        cb.putIntRelease(EvtchnFifoControlBlock.offsetOfHead(WordSize.BITS_64, q.priority), port);
         int ready = cb.getAndBitwiseOrInt(READY, bit);
         return (ready & bit) == 0 ? LINK_UPCALL : LINK_DONE;
     }
