@@ -409,7 +409,7 @@ public final class EventChannels {
     }
 
     /** Releases the FIFO caches; when the domain closes. */
-    synchronized void close() {
+    synchronized void release() {
         EventFifo f = fifo;
         if (f != null) {
             fifo = null;
@@ -501,19 +501,19 @@ public final class EventChannels {
         return 0;
     }
 
-    /** EVTCHNOP_set_priority: -ENOSYS while 2-level, -EINVAL for a bad port or a priority above 15. */
+    /**
+     * EVTCHNOP_set_priority, checked in Xen's order: -EINVAL for a port outside the allocated
+     * buckets, -ENOSYS while 2-level, -EINVAL for a priority above 15.
+     */
     synchronized int setPriority(int port, int priority) {
+        if (!valid(port) || port(port) == null) {
+            return -XenErrno.EINVAL; // in no allocated bucket: not a valid port yet, as in Xen
+        }
         if (fifo == null) {
             return -XenErrno.ENOSYS;
         }
-        if (!valid(port)) {
-            return -XenErrno.EINVAL;
-        }
         if (priority < 0 || priority > EvtchnFifo.PRIORITY_MIN) {
             return -XenErrno.EINVAL;
-        }
-        if (port(port) == null) {
-            return -XenErrno.EINVAL; // in no allocated bucket: not a valid port yet, as in Xen
         }
         // only future links use the new queue; a linked event stays where it is, as in Xen
         port(port).priority = priority;

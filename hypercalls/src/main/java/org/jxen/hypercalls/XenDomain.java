@@ -230,7 +230,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
-        eventChannels.close();
+        eventChannels.release();
         sharedInfo.deactivate();
     }
 

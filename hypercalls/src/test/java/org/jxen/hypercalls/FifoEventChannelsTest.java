@@ -116,6 +116,7 @@ class FifoEventChannelsTest extends FifoTestBase {
         mapSharedInfo();
         int port = bindIpi(0);
         assertEquals(-XenErrno.ENOSYS, setPriority(port, 3), "2-level has no priorities");
+        assertEquals(-XenErrno.EINVAL, setPriority(3000, 3), "a bad port is -EINVAL first, as in Xen");
         assertEquals(0, initControl(0, CB_GFN, CB_OFFSET[0]));
         assertEquals(EvtchnFifo.PRIORITY_DEFAULT, domain.eventChannels().priority(port));
         assertEquals(-XenErrno.EINVAL, setPriority(port, 16));
