@@ -205,8 +205,8 @@ public final class GuestVirtualMemory {
         if (gpa >= 0) {
             try {
                 return Short.toUnsignedInt(memory.getShort(gpa));
-            } catch (GuestMemoryFault notBacked) {
-                // the checked copy below reports it
+            } catch (GuestMemoryFault | IllegalStateException notBackedOrRemoved) {
+                // not backed, or its memory closed under us: the checked copy below reports it
             }
         }
         read(gva, scratch2);
@@ -219,8 +219,8 @@ public final class GuestVirtualMemory {
         if (gpa >= 0) {
             try {
                 return Integer.toUnsignedLong(memory.getInt(gpa));
-            } catch (GuestMemoryFault notBacked) {
-                // the checked copy below reports it
+            } catch (GuestMemoryFault | IllegalStateException notBackedOrRemoved) {
+                // not backed, or its memory closed under us: the checked copy below reports it
             }
         }
         read(gva, scratch4);
@@ -233,8 +233,8 @@ public final class GuestVirtualMemory {
         if (gpa >= 0) {
             try {
                 return memory.getLong(gpa);
-            } catch (GuestMemoryFault notBacked) {
-                // the checked copy below reports it
+            } catch (GuestMemoryFault | IllegalStateException notBackedOrRemoved) {
+                // not backed, or its memory closed under us: the checked copy below reports it
             }
         }
         read(gva, scratch);
