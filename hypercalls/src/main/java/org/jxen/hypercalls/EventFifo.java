@@ -320,12 +320,9 @@ final class EventFifo {
             return LINK_DEFERRED;
         }
         try {
-            MappedArea tailArea = word;
-            if (tailCache != null) {
-                tailArea = tailCache.lock();
-                if (tailArea == null) {
-                    return LINK_DEFERRED;
-                }
+            MappedArea tailArea = tailCache != null ? tailCache.lock() : word;
+            if (tailArea == null) {
+                return LINK_DEFERRED; // nothing of the tail's cache to unlock
             }
             try {
                 MappedArea cb = v.controlBlock.lock();

@@ -410,6 +410,44 @@ class FifoEventChannelsTest extends FifoTestBase {
     }
 
     @Test
+    void aLinkWhoseTailPageIsUnmappedIsDeferredAndLinkedLater() {
+        GuestMemory m = platform.memory;
+        m.removeSlot(0);
+        long page0 = ARRAY_GFN << 12;
+        m.addSlot(0, 0, page0, platform.ram, 0, 0);
+        m.addSlot(1, page0, 0x1000, platform.ram, page0, 0);
+        m.addSlot(2, page0 + 0x1000, platform.ram.size() - page0 - 0x1000, platform.ram, page0 + 0x1000, 0);
+        try {
+            setUpFifo(2);
+            int a = bindIpi(0);
+            int b = -1;
+            for (int i = 0; i < EvtchnFifo.EVENT_WORDS_PER_PAGE; i++) {
+                b = bindIpi(0); // up to port 1025, on page 1
+            }
+            domain.raise(a); // the tail of queue 7, on page 0
+            m.removeSlot(1);
+            domain.raise(b); // its word (page 1) is there, its tail's (page 0) is not: nothing linked
+            assertEquals(PENDING, word(b));
+            m.addSlot(1, page0, 0x1000, platform.ram, page0, 0);
+            domain.eventChannels().flushDeferred(); // the domain's thread does this too, about 1 ms later
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while ((word(b) & LINKED) == 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(b, link(word(a)), "b linked behind the tail a once page 0 was back");
+            guest.drain(0);
+            assertEquals(List.of(a, b), handled);
+        } finally {
+            m.removeSlot(2);
+            m.removeSlot(0);
+            if (m.currentMap().find(page0) != null) {
+                m.removeSlot(1);
+            }
+            m.addSlot(0, 0, platform.ram.size(), platform.ram, 0, 0);
+        }
+    }
+
+    @Test
     void resetGoesBackToTwoLevel() {
         setUpFifo(2);
         int cachesWithFifo = platform.memory.cacheCount();
