@@ -1,5 +1,6 @@
 package org.jxen.bench;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,6 +23,31 @@ class BenchmarkListTest {
     private static final List<String> METHODS = List.of("gpcRead", "gpcWrite", "gpcSetBit", "rawRead", "rawWrite",
             "rawSetBit", "rrwlRead", "rrwlWrite", "rrwlSetBit", "stampedRead", "stampedWrite", "stampedSetBit",
             "stampedOptimisticRead");
+
+    /** The event-channel and dispatch benchmarks of issue 5: class, then its methods. */
+    private static final List<List<String>> HYPERCALL_BENCHMARKS = List.of(
+            List.of("EventChannelSend", "guestSendPending", "handlerSendPending", "hostRaisePending",
+                    "hostRaiseMasked", "hostRaiseFresh"),
+            List.of("HypercallDispatch", "dispatchXenVersion", "handlerXenVersion"));
+
+    @Test
+    void jmhGeneratedExactlyTheHypercallBenchmarks() throws IOException {
+        List<String> lines = benchmarkList().lines().toList();
+        for (List<String> b : HYPERCALL_BENCHMARKS) {
+            String cls = "org.jxen.bench." + b.get(0);
+            // a line's tokens: JMH S <n> <class> S <n> <generated class> S <n> <method> ...
+            java.util.Set<String> listed = new java.util.TreeSet<>();
+            for (String line : lines) {
+                String[] t = line.split(" ");
+                if (t.length > 9 && t[3].equals(cls)) {
+                    listed.add(t[9]);
+                }
+            }
+            assertEquals(new java.util.TreeSet<>(b.subList(1, b.size())), listed,
+                    "META-INF/BenchmarkList does not list exactly the benchmarks of " + cls
+                            + ": did jmh-generator-annprocess run, or was a benchmark added without updating this test?");
+        }
+    }
 
     @Test
     void jmhGeneratedEveryHitPathBenchmark() throws IOException {

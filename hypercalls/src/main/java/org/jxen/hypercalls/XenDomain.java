@@ -456,6 +456,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         watchdogs.cancelAll();
         scheduler.shutdownNow();
         memoryOps.grantTable().close();
+        eventChannels.release();
         sharedInfo.deactivate();
         pvclocks.close();
     }

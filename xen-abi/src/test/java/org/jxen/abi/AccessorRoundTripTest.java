@@ -132,6 +132,16 @@ class AccessorRoundTripTest {
         l.add(c("evtchn_bind_virq.port", 12, 8, 4, (s, v) -> EvtchnBindVirq.setPort(s, (int) v), EvtchnBindVirq::port));
         l.add(c("evtchn_bind_ipi.vcpu", 8, 0, 4, (s, v) -> EvtchnBindIpi.setVcpu(s, (int) v), EvtchnBindIpi::vcpu));
         l.add(c("evtchn_bind_ipi.port", 8, 4, 4, (s, v) -> EvtchnBindIpi.setPort(s, (int) v), EvtchnBindIpi::port));
+        l.add(c("evtchn_init_control.control_gfn", 24, 0, 8, (s, v) -> EvtchnInitControl.setControlGfn(s, v), EvtchnInitControl::controlGfn));
+        l.add(c("evtchn_init_control.offset", 24, 8, 4, (s, v) -> EvtchnInitControl.setOffset(s, (int) v), EvtchnInitControl::offset));
+        l.add(c("evtchn_init_control.vcpu", 24, 12, 4, (s, v) -> EvtchnInitControl.setVcpu(s, (int) v), EvtchnInitControl::vcpu));
+        l.add(c("evtchn_init_control.link_bits", 24, 16, 1, (s, v) -> EvtchnInitControl.setLinkBits(s, (int) v), EvtchnInitControl::linkBits));
+        l.add(c("evtchn_expand_array.array_gfn", 8, 0, 8, (s, v) -> EvtchnExpandArray.setArrayGfn(s, v), EvtchnExpandArray::arrayGfn));
+        l.add(c("evtchn_set_priority.port", 8, 0, 4, (s, v) -> EvtchnSetPriority.setPort(s, (int) v), EvtchnSetPriority::port));
+        l.add(c("evtchn_set_priority.priority", 8, 4, 4, (s, v) -> EvtchnSetPriority.setPriority(s, (int) v), EvtchnSetPriority::priority));
+        l.add(c("evtchn_fifo_control_block.ready", 72, 0, 4, (s, v) -> EvtchnFifoControlBlock.setReady(s, (int) v), EvtchnFifoControlBlock::ready));
+        l.add(c("evtchn_fifo_control_block.head[0]", 72, 8, 4, (s, v) -> EvtchnFifoControlBlock.setHead(s, 0, (int) v), s -> EvtchnFifoControlBlock.head(s, 0)));
+        l.add(c("evtchn_fifo_control_block.head[15]", 72, 68, 4, (s, v) -> EvtchnFifoControlBlock.setHead(s, 15, (int) v), s -> EvtchnFifoControlBlock.head(s, 15)));
         l.add(c("evtchn_bind_vcpu.port", 8, 0, 4, (s, v) -> EvtchnBindVcpu.setPort(s, (int) v), EvtchnBindVcpu::port));
         l.add(c("evtchn_bind_vcpu.vcpu", 8, 4, 4, (s, v) -> EvtchnBindVcpu.setVcpu(s, (int) v), EvtchnBindVcpu::vcpu));
         l.add(c("evtchn_status.dom", 24, 0, 2, (s, v) -> EvtchnStatusArg.setDom(s, (int) v), EvtchnStatusArg::dom));

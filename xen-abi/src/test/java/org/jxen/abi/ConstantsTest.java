@@ -174,6 +174,20 @@ class ConstantsTest {
 
             Evtchn.DOMID_SELF 0x7ff0
 
+            EvtchnFifo.PRIORITY_MAX 0
+            EvtchnFifo.PRIORITY_DEFAULT 7
+            EvtchnFifo.PRIORITY_MIN 15
+            EvtchnFifo.MAX_QUEUES 16
+            EvtchnFifo.PENDING 31
+            EvtchnFifo.MASKED 30
+            EvtchnFifo.LINKED 29
+            EvtchnFifo.BUSY 28
+            EvtchnFifo.LINK_BITS 17
+            EvtchnFifo.LINK_MASK 0x1ffff
+            EvtchnFifo.NR_CHANNELS 131072
+            EvtchnFifo.EVENT_WORDS_PER_PAGE 1024
+            EvtchnFifo.MAX_EVENT_ARRAY_PAGES 128
+
             XenMem.INCREASE_RESERVATION 0
             XenMem.DECREASE_RESERVATION 1
             XenMem.MAXIMUM_RAM_PAGE 2
@@ -390,7 +404,7 @@ class ConstantsTest {
     private static final List<Class<?>> CONSTANT_CLASSES = List.of(
             Hypercall.class, HypercallPage.class, ConsoleIo.class, XenVersion.class, SchedOp.class,
             ShutdownReason.class, VcpuOp.class, Runstate.class, EvtchnOp.class, EvtchnStatus.class,
-            Virq.class, Evtchn.class, XenMem.class, XenMapSpace.class, HvmOp.class, HvmParam.class,
+            Virq.class, Evtchn.class, EvtchnFifo.class, XenMem.class, XenMapSpace.class, HvmOp.class, HvmParam.class,
             GnttabOp.class, Gtf.class, Gntst.class, E820Entry.class, XenErrno.class, XenStoreOp.class, XsdSockmsg.class, XenstoreDomainInterface.class,
             XenconsInterface.class, SharedInfo.class, VcpuRunstateInfo.class, XenCpuid.class, PvClock.class,
             XenElfNote.class, XenAbi.class, XenFeature.class);

@@ -167,6 +167,25 @@ class LayoutPinsTest {
             evtchn_bind_ipi both port 4
             evtchn_bind_ipi both sizeof 8
 
+            evtchn_init_control both control_gfn 0
+            evtchn_init_control both offset 8
+            evtchn_init_control both vcpu 12
+            evtchn_init_control both link_bits 16
+            evtchn_init_control both _pad 17
+            evtchn_init_control both sizeof 24
+
+            evtchn_expand_array both array_gfn 0
+            evtchn_expand_array both sizeof 8
+
+            evtchn_set_priority both port 0
+            evtchn_set_priority both priority 4
+            evtchn_set_priority both sizeof 8
+
+            evtchn_fifo_control_block both ready 0
+            evtchn_fifo_control_block both _rsvd 4
+            evtchn_fifo_control_block both head 8
+            evtchn_fifo_control_block both sizeof 72
+
             evtchn_bind_vcpu both port 0
             evtchn_bind_vcpu both vcpu 4
             evtchn_bind_vcpu both sizeof 8

@@ -180,6 +180,7 @@ class XenHeaderCrossCheckTest {
             new Rule(PvClock.class, "XEN_PVCLOCK_", false),
             new Rule(XenElfNote.class, "XEN_ELFNOTE_", false),
             new Rule(Evtchn.class, "", false),
+            new Rule(EvtchnFifo.class, "EVTCHN_FIFO_", false),
             new Rule(SharedInfo.class, "XEN_", false),
             new Rule(XsdSockmsg.class, "XENSTORE_", false),
             new Rule(XenstoreDomainInterface.class, "XENSTORE_", false),
@@ -225,6 +226,8 @@ class XenHeaderCrossCheckTest {
             Map.entry("XenAbi.XEN_VERSION_MINOR", ""),
             Map.entry("XenAbi.XEN_VERSION", ""),
             Map.entry("XenAbi.XEN_INTERFACE_VERSION", "__XEN_LATEST_INTERFACE_VERSION__"),
+            Map.entry("EvtchnFifo.EVENT_WORDS_PER_PAGE", ""), // Xen-internal (common/event_fifo.c)
+            Map.entry("EvtchnFifo.MAX_EVENT_ARRAY_PAGES", ""),
             Map.entry("SharedInfo.LEGACY_MAX_VCPUS", "XEN_LEGACY_MAX_VCPUS"),
             Map.entry("XenstoreDomainInterface.RING_SIZE", "XENSTORE_RING_SIZE"),
             Map.entry("HypercallPage.ENTRIES", ""),

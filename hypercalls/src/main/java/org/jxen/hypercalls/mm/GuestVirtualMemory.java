@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.jxen.abi.XenErrno;
 import org.jxen.gpc.GuestMemory;
+import org.jxen.gpc.GuestMemoryFault;
 import org.jxen.gpc.MemoryMap;
 import org.jxen.gpc.Memslot;
 
@@ -200,20 +201,57 @@ public final class GuestVirtualMemory {
 
     /** A 16-bit little-endian value at {@code gva}, zero-extended. @throws GuestPointerFault on a bad pointer */
     public int readU16(long gva) {
+        long gpa = translateInOnePage(gva, 2);
+        if (gpa >= 0) {
+            try {
+                return Short.toUnsignedInt(memory.getShort(gpa));
+            } catch (GuestMemoryFault | IllegalStateException notBackedOrRemoved) {
+                // not backed, or its memory closed under us: the checked copy below reports it
+            }
+        }
         read(gva, scratch2);
         return Short.toUnsignedInt(scratch.get(ValueLayout.JAVA_SHORT, 0));
     }
 
     /** A 32-bit value at {@code gva}, zero-extended. @throws GuestPointerFault on a bad pointer */
     public long readU32(long gva) {
+        long gpa = translateInOnePage(gva, 4);
+        if (gpa >= 0) {
+            try {
+                return Integer.toUnsignedLong(memory.getInt(gpa));
+            } catch (GuestMemoryFault | IllegalStateException notBackedOrRemoved) {
+                // not backed, or its memory closed under us: the checked copy below reports it
+            }
+        }
         read(gva, scratch4);
         return Integer.toUnsignedLong(scratch.get(ValueLayout.JAVA_INT, 0));
     }
 
     /** A 64-bit value at {@code gva}. @throws GuestPointerFault on a bad pointer */
     public long readU64(long gva) {
+        long gpa = translateInOnePage(gva, 8);
+        if (gpa >= 0) {
+            try {
+                return memory.getLong(gpa);
+            } catch (GuestMemoryFault | IllegalStateException notBackedOrRemoved) {
+                // not backed, or its memory closed under us: the checked copy below reports it
+            }
+        }
         read(gva, scratch);
         return scratch.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    /**
+     * The fast path of the typed reads: the gpa of the {@code n} bytes at {@code gva} when they lie
+     * in one 4 KiB page and that page translates for reading; else negative, and the caller takes
+     * the general copy (which also records where a fault was). A scalar read then costs one walk
+     * and one read by gpa, with no buffer and no slice.
+     */
+    private long translateInOnePage(long gva, int n) {
+        if ((gva & (PAGE_SIZE - 1)) > PAGE_SIZE - n) {
+            return -1;
+        }
+        return walker.translate(memory, paging, gva, Access.READ);
     }
 
     /** @throws GuestPointerFault on a bad pointer (nothing written) */
