@@ -20,7 +20,7 @@ public final class HandlerAccess {
     public HandlerAccess(XenDomain domain, XenPlatform platform, int vcpu) {
         this.vcpu = domain.vcpu(vcpu);
         this.guest = this.vcpu.guest.bind(platform.memory(), platform.pagingState(vcpu));
-        this.xenVersion = new XenVersionOps(domain, platform);
+        this.xenVersion = new XenVersionOps(domain);
         this.eventChannel = new EventChannelOps(domain, platform);
     }
 
