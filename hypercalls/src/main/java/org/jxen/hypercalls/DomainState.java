@@ -21,10 +21,11 @@ import org.jxen.abi.WordSize;
  * @param watchdogTimeouts per watchdog (id 1, 2): its timeout in seconds, or -1 when not in use
  * @param ports           every port that is not free
  * @param deferredPorts   ports raised while shared_info could not be written, still to deliver
+ * @param fifo            the FIFO ABI's state, or null for 2-level event channels
  */
 public record DomainState(int domid, int vcpuCount, WordSize wordSize, long sharedInfoGfn, long[] hvmParams,
         byte[] handle, int shutdownCode, long[] watchdogTimeouts, List<Vcpu> vcpus, List<Port> ports,
-        int[] deferredPorts) {
+        int[] deferredPorts, Fifo fifo) {
 
     /**
      * One vCPU's Xen state.
@@ -57,8 +58,19 @@ public record DomainState(int domid, int vcpuCount, WordSize wordSize, long shar
      * @param remotePort   for interdomain ports
      * @param virq         for VIRQ ports
      * @param virqVcpu     for VIRQ ports: the vCPU it was bound on (bind_vcpu moves only notifyVcpu)
+     * @param priority     the FIFO priority (0..15; 7 by default)
      */
     public record Port(int port, EventChannels.Kind kind, int notifyVcpu, int remoteDomain, int remotePort, int virq,
-            int virqVcpu) {
+            int virqVcpu, int priority) {
+    }
+
+    /**
+     * The FIFO ABI's state, when the guest initialised it.
+     *
+     * @param controlBlockGpas per vCPU: its control block's guest-physical address, or -1
+     * @param eventArrayGfns   the event-array pages in order
+     * @param queueTails       per vCPU and priority (vcpu * 16 + priority): the host's tail port, 0 for none
+     */
+    public record Fifo(long[] controlBlockGpas, long[] eventArrayGfns, int[] queueTails) {
     }
 }

@@ -893,7 +893,7 @@ public final class EventChannels {
             }
             if (x.kind != Kind.FREE) {
                 out.add(new DomainState.Port(p, x.kind, x.notifyVcpu, x.remoteDomain, x.remotePort, x.virq,
-                        x.virqVcpu));
+                        x.virqVcpu, x.priority));
             }
         }
         return java.util.List.copyOf(out);
@@ -920,6 +920,52 @@ public final class EventChannels {
                 virqPorts[c.virqVcpu()][c.virq()] = c.port();
             }
         }
+    }
+
+    /** The FIFO ABI's state, or null while the domain uses 2-level event channels. */
+    synchronized DomainState.Fifo captureFifo() {
+        EventFifo f = fifo;
+        return f == null ? null : f.capture();
+    }
+
+    /**
+     * Sets the FIFO ABI up again from captured state (after {@link #restorePorts}): the control
+     * blocks and event-array pages at the same frames, nothing written to them (guest memory holds
+     * the words and queues), queue tails and port priorities as they were. Returns 0 or the first
+     * failure's negative Xen errno.
+     */
+    synchronized int restoreFifo(DomainState.Fifo s, java.util.List<DomainState.Port> captured) {
+        EventFifo f = new EventFifo(domain, this, virqPorts.length);
+        for (int v = 0; v < s.controlBlockGpas().length; v++) {
+            long gpa = s.controlBlockGpas()[v];
+            if (gpa >= 0) {
+                int rc = f.initControl(v, gpa >>> 12, gpa & 4095);
+                if (rc < 0) {
+                    f.destroy();
+                    return rc;
+                }
+            }
+        }
+        for (long gfn : s.eventArrayGfns()) {
+            int rc = f.expandArray(gfn);
+            if (rc < 0) {
+                f.destroy();
+                return rc;
+            }
+        }
+        f.restoreTails(s.queueTails());
+        Bucket[] bs = buckets;
+        if (bs.length < MAX_BUCKETS) {
+            buckets = java.util.Arrays.copyOf(bs, MAX_BUCKETS);
+        }
+        for (DomainState.Port c : captured) {
+            Port x = port(c.port());
+            if (x != null) {
+                x.priority = c.priority();
+            }
+        }
+        fifo = f;
+        return 0;
     }
 
     /** Ports raised while their guest memory could not be locked, not yet delivered. */

@@ -165,6 +165,40 @@ final class EventFifo {
         return slot;
     }
 
+    /** FIFO state as plain values: control blocks (gpa per vCPU, -1 for none), event-array pages, queue tails. */
+    DomainState.Fifo capture() {
+        long[] blocks = new long[vcpus.length];
+        int[] tails = new int[vcpus.length * EvtchnFifo.MAX_QUEUES];
+        for (FifoVcpu v : vcpus) {
+            blocks[v.id] = v.initialised ? v.controlBlock.gpa() : -1;
+            for (Queue q : v.queues) {
+                q.lock.lock();
+                try {
+                    tails[q.index] = q.tail;
+                } finally {
+                    q.lock.unlock();
+                }
+            }
+        }
+        int n = arrayPageCount;
+        long[] pages = new long[n];
+        for (int i = 0; i < n; i++) {
+            pages[i] = arrayPages[i].gpa() >>> 12;
+        }
+        return new DomainState.Fifo(blocks, pages, tails);
+    }
+
+    /** Puts captured queue tails back (after the control blocks and pages were set up again). */
+    void restoreTails(int[] tails) {
+        for (FifoVcpu v : vcpus) {
+            for (Queue q : v.queues) {
+                if (q.index < tails.length) {
+                    q.tail = tails[q.index];
+                }
+            }
+        }
+    }
+
     /** Activates {@code cache} on a frame that must be writable guest RAM now (Xen maps it at once). */
     private int activate(GfnToPfnCache cache, long gfn, long offset, long length) {
         if (gfn < 0 || gfn > (Long.MAX_VALUE >>> 12) - 1) {

@@ -320,7 +320,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         }
         return new DomainState(config.domid(), config.vcpus(), wordSize, sharedInfoGfn, params, handle.clone(),
                 shutdownCode, dogs, java.util.List.copyOf(vs), eventChannels.capturePorts(),
-                eventChannels.deferredPorts());
+                eventChannels.deferredPorts(), eventChannels.captureFifo());
     }
 
     /**
@@ -350,6 +350,12 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             sharedInfoGfn = s.sharedInfoGfn();
         }
         eventChannels.restorePorts(s.ports());
+        if (s.fifo() != null) {
+            int rc = eventChannels.restoreFifo(s.fifo(), s.ports());
+            if (rc != 0) {
+                return rc;
+            }
+        }
         for (DomainState.Vcpu v : s.vcpus()) {
             int rc = vcpus[v.id()].restoreState(v);
             if (rc != 0) {

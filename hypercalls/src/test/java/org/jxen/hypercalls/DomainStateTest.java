@@ -158,6 +158,38 @@ class DomainStateTest extends DomainTestBase {
     }
 
     @Test
+    void fifoStateComesAcrossAndTheNextEventLinksAfterTheCapturedTail() {
+        GuestMemory m = platform.memory;
+        mapSharedInfo();
+        setUpcallVector(0);
+        long cbGfn = 0x36, arrayGfn = 0x37;
+        m.putLong(ARGS + 0x200, cbGfn);
+        m.putInt(ARGS + 0x208, 0x40);
+        m.putInt(ARGS + 0x20c, 0);
+        assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.INIT_CONTROL, ARGS + 0x200, 0));
+        m.putLong(ARGS + 0x220, arrayGfn);
+        assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.EXPAND_ARRAY, ARGS + 0x220, 0));
+        int first = bindIpi(0);
+        int second = bindIpi(0);
+        m.putInt(ARGS + 0x240, second);
+        m.putInt(ARGS + 0x244, 3);
+        assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.SET_PRIORITY, ARGS + 0x240, 0));
+        int third = bindIpi(0);
+        assertEquals(0, send(first)); // linked: head of queue 7, the tail is `first`
+        DomainState s = domain.captureState();
+        assertEquals(arrayGfn, s.fifo().eventArrayGfns()[0]);
+        assertEquals((cbGfn << 12) + 0x40, s.fifo().controlBlockGpas()[0]);
+        assertEquals(first, s.fifo().queueTails()[7]);
+        assertEquals(3, s.ports().stream().filter(p -> p.port() == second).findFirst().orElseThrow().priority());
+        restoredFrom(s);
+        assertEquals(s.ports(), domain.captureState().ports(), "priorities too");
+        assertEquals(0, send(third));
+        long firstWord = m.getInt((arrayGfn << 12) + 4L * first) & 0xffffffffL;
+        assertEquals(third, firstWord & org.jxen.abi.EvtchnFifo.LINK_MASK, "linked after the restored tail");
+        assertTrue((firstWord & (1L << org.jxen.abi.EvtchnFifo.LINKED)) != 0);
+    }
+
+    @Test
     void stateOfAnotherShapeIsRefused() {
         DomainState s = domain.captureState();
         domain.close();
