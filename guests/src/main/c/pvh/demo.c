@@ -238,7 +238,9 @@ void kernel_main(uint64_t start_info_pa)
         blocked = runstate.time[RUNSTATE_blocked];
     } while ((entry & XEN_RUNSTATE_UPDATE) || entry != __atomic_load_n(&runstate.state_entry_time, __ATOMIC_ACQUIRE));
     say("  runstate: state %d, running %lu us, blocked %lu us\n", state, running / 1000, blocked / 1000);
-    check(state == RUNSTATE_running && running > 0 && blocked > 0, "runstate area");
+    /* the state is the host's latest classification (a sample from another thread may show a
+     * crowded vCPU runnable); the times are what must have grown */
+    check(state != RUNSTATE_offline && running > 0 && blocked > 0, "runstate area");
 
     report_xenstore();
 

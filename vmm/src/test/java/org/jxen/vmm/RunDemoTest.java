@@ -29,7 +29,7 @@ class RunDemoTest {
             "  events: upcall vector 0xf3, VIRQ_TIMER on port ",
             "  timer: one-shot for +20 ms fired after ",
             "  ipi: sent to vCPU 0, upcall taken",
-            "  runstate: state 0, running ",
+            "  runstate: state ",
             "  xenstore: ring at gfn 0xfeffc, port 2; home /local/domain/1; wrote and read back data/jxen-demo: ok",
             "  console: this report came through the PV console ring (gfn 0xfefff, port 1)",
             "demo: all checks passed"}) {
