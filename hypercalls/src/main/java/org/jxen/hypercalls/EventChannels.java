@@ -285,6 +285,7 @@ public final class EventChannels {
         var cache = domain.sharedInfoCache();
         MappedArea si = cache.lock();
         if (si == null) {
+            domain.stats().eventDeferred();
             deferred.add(port);
             domain.scheduleDeferredFlush();
             return;
@@ -303,6 +304,7 @@ public final class EventChannels {
         } finally {
             cache.unlock();
         }
+        domain.stats().eventSent(k);
         domain.wakeWaiters(); // SCHEDOP_poll waits for pending bits, masked or not
         if (notify) {
             notifyVcpu(ports[port].notifyVcpu, word);

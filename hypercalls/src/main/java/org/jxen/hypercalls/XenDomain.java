@@ -68,11 +68,13 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private volatile int shutdownCode = -1;
     /** The reason the domain shut down with, or -1 while it runs. */
     private volatile int shutdownReason = -1;
+    private final DomainStats stats;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
         this.config = config;
         this.sharedInfo = platform.memory().newCache("shared_info");
+        this.stats = new DomainStats(config.vcpus());
         this.vcpus = new XenVcpu[config.vcpus()];
         for (int i = 0; i < vcpus.length; i++) {
             vcpus[i] = new XenVcpu(this, i);
@@ -134,6 +136,11 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     public EventChannels eventChannels() {
         return eventChannels;
+    }
+
+    /** What the domain did: hypercalls, events, upcalls, timer firings (for metrics). */
+    public DomainStats stats() {
+        return stats;
     }
 
     /** Xen system time in ns: the platform's monotonic clock (what pvclock and timer deadlines use). */
@@ -235,7 +242,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             }
         }
         if (vector >= 16) {
-            platform.deliverVector(vcpuId, vector);
+            stats.upcall(vcpuId, platform.deliverVector(vcpuId, vector));
         }
     }
 
@@ -309,7 +316,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             return -XenErrno.EINVAL;
         }
         wordSize = r.wordSize();
-        return call(v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId())), v, r);
+        long start = stats.hypercallBegin(r.vcpuId(), r.number());
+        long result = call(v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId())), v, r);
+        stats.hypercallEnd(r.vcpuId(), r.number(), start);
+        return result;
     }
 
     /**
