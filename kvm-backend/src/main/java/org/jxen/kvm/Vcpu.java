@@ -50,8 +50,7 @@ public final class Vcpu {
     private volatile StopReason stopReason;
     private volatile Thread thread;
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
-    private volatile long exits;
-    private volatile long hypercalls;
+    private final VcpuStats stats = new VcpuStats();
 
     Vcpu(VirtualMachine vm, KvmVcpu kvm) {
         this.vm = vm;
@@ -87,11 +86,16 @@ public final class Vcpu {
     }
 
     public long exitCount() {
-        return exits;
+        return stats.exits();
     }
 
     public long hypercallCount() {
-        return hypercalls;
+        return stats.hypercalls();
+    }
+
+    /** Exits by reason, interrupted runs and hypercalls of this vCPU (for metrics); from any thread. */
+    public VcpuStats stats() {
+        return stats;
     }
 
     /** Starts the vCPU thread. */
@@ -196,9 +200,10 @@ public final class Vcpu {
                 }
                 int exit = kvm.run();
                 if (exit == KvmVcpu.RUN_INTERRUPTED) {
+                    stats.countInterrupted();
                     continue;
                 }
-                exits++;
+                stats.countExit(exit);
                 reason = handleExit(exit);
             }
         } catch (RuntimeException | Error e) {
@@ -289,7 +294,7 @@ public final class Vcpu {
                     run.reg(KvmRun.Regs.RDI) & 0xffffffffL, run.reg(KvmRun.Regs.RBP) & 0xffffffffL, WordSize.BITS_32,
                     cpl);
         }
-        hypercalls++;
+        stats.countHypercall();
         long result = vm.dispatcher().dispatch(hypercall);
         run.setReg(KvmRun.Regs.RAX, is64 ? result : result & 0xffffffffL);
     }
