@@ -22,6 +22,8 @@ class BenchmarkListTest {
     private static final List<String> METHODS = List.of("gpcRead", "gpcWrite", "gpcSetBit", "rawRead", "rawWrite",
             "rawSetBit", "rrwlRead", "rrwlWrite", "rrwlSetBit", "stampedRead", "stampedWrite", "stampedSetBit",
             "stampedOptimisticRead");
+    private static final List<String> METRICS_METHODS = List.of("hypercallXenVersion", "eventRaise",
+            "hypercallEvtchnSend", "gpcLockHit");
 
     @Test
     void jmhGeneratedEveryHitPathBenchmark() throws IOException {
@@ -35,6 +37,17 @@ class BenchmarkListTest {
                         "META-INF/BenchmarkList does not list org.jxen.bench." + c + "." + m
                                 + ": did jmh-generator-annprocess run (annotationProcessorPaths in bench/pom.xml)?");
             }
+        }
+    }
+
+    @Test
+    void jmhGeneratedEveryMetricsOverheadBenchmark() throws IOException {
+        List<String> lines = benchmarkList().lines().toList();
+        for (String m : METRICS_METHODS) {
+            String cls = " org.jxen.bench.MetricsOverhead ";
+            String method = " S " + m.length() + " " + m + " ";
+            assertTrue(lines.stream().anyMatch(l -> l.contains(cls) && l.contains(method)),
+                    "META-INF/BenchmarkList does not list org.jxen.bench.MetricsOverhead." + m);
         }
     }
 
