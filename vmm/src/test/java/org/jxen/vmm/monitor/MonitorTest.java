@@ -219,6 +219,7 @@ class MonitorTest {
         assertEquals("GET", post.headers().firstValue("allow").orElseThrow());
         assertEquals(405, request("DELETE", "/vm").statusCode());
         assertEquals(405, request("PUT", "/vm").statusCode());
+        assertEquals(405, request("HEAD", "/vm").statusCode());
         assertEquals(200, request("GET", "/metrics?name=jxen").statusCode());
     }
 
