@@ -126,6 +126,11 @@ public final class GfnToPfnCache {
             return m;
         }
         slot.exit(id);
+        return lockMissed();
+    }
+
+    /** Counts a lock that found the cache not valid; out of line, so that the hit path stays small. */
+    private MappedArea lockMissed() {
         lockMisses.increment();
         memory.cacheStats().lockMisses.increment();
         return null;
