@@ -31,8 +31,12 @@ for i in $(seq 1 "$rounds"); do
   for b in $benchmarks; do
     if (( i % 2 )); then order="false true"; else order="true false"; fi
     for m in $order; do
-      "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" "org.jxen.bench.MetricsOverhead.$b\$" \
-          -p metrics="$m" "${jmh_args[@]}" -rf json -rff "$out/r$i-$b-$m.json" > "$out/r$i-$b-$m.log" 2>&1
+      # JMH takes /tmp/jmh.lock so that two benchmarks never run at once; wait for another's to end
+      until "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" "org.jxen.bench.MetricsOverhead.$b\$" \
+          -p metrics="$m" "${jmh_args[@]}" -rf json -rff "$out/r$i-$b-$m.json" > "$out/r$i-$b-$m.log" 2>&1; do
+        grep -q "Unable to acquire the JMH lock" "$out/r$i-$b-$m.log" || { cat "$out/r$i-$b-$m.log"; exit 1; }
+        sleep 5
+      done
       echo "round $i $b metrics=$m: $(grep -E '^MetricsOverhead' "$out/r$i-$b-$m.log" | awk '{print $5, $6, $7}') ns/op wall, $(grep -E 'cpu.time/op' "$out/r$i-$b-$m.log" | awk '{print $5, $6, $7}') ns/op CPU (load $(cut -d' ' -f1 /proc/loadavg))"
     done
   done
