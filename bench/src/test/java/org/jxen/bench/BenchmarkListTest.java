@@ -23,6 +23,8 @@ class BenchmarkListTest {
     private static final List<String> METHODS = List.of("gpcRead", "gpcWrite", "gpcSetBit", "rawRead", "rawWrite",
             "rawSetBit", "rrwlRead", "rrwlWrite", "rrwlSetBit", "stampedRead", "stampedWrite", "stampedSetBit",
             "stampedOptimisticRead");
+    private static final List<String> METRICS_METHODS = List.of("hypercallXenVersion", "eventRaise",
+            "hypercallEvtchnSend", "gpcLockHit");
 
     /** The event-channel and dispatch benchmarks of issue 5: class, then its methods. */
     private static final List<List<String>> HYPERCALL_BENCHMARKS = List.of(
@@ -82,6 +84,17 @@ class BenchmarkListTest {
             String method = " S " + m.length() + " " + m + " ";
             assertTrue(lines.stream().anyMatch(l -> l.contains(cls) && l.contains(method)),
                     "META-INF/BenchmarkList does not list org.jxen.bench.RunstateUpdate." + m);
+        }
+    }
+
+    @Test
+    void jmhGeneratedEveryMetricsOverheadBenchmark() throws IOException {
+        List<String> lines = benchmarkList().lines().toList();
+        for (String m : METRICS_METHODS) {
+            String cls = " org.jxen.bench.MetricsOverhead ";
+            String method = " S " + m.length() + " " + m + " ";
+            assertTrue(lines.stream().anyMatch(l -> l.contains(cls) && l.contains(method)),
+                    "META-INF/BenchmarkList does not list org.jxen.bench.MetricsOverhead." + m);
         }
     }
 

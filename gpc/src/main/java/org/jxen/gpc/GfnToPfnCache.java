@@ -83,6 +83,8 @@ public final class GfnToPfnCache {
     private final List<Consumer<GfnToPfnCache>> invalidationListeners = new CopyOnWriteArrayList<>();
     private final LongAdder refreshes = new LongAdder();
     private final LongAdder invalidations = new LongAdder();
+    private final LongAdder lockMisses = new LongAdder();
+    private final LongAdder lockFailures = new LongAdder();
 
     GfnToPfnCache(GuestMemory memory, String name) {
         this.memory = memory;
@@ -118,9 +120,19 @@ public final class GfnToPfnCache {
         slot.enter(id);
         MappedArea m = mapping;
         if (m != null && m.map() == memory.currentMap()) {
+            if (CacheStats.COUNTING) {
+                slot.countHit();
+            }
             return m;
         }
         slot.exit(id);
+        return lockMissed();
+    }
+
+    /** Counts a lock that found the cache not valid; out of line, so that the hit path stays small. */
+    private MappedArea lockMissed() {
+        lockMisses.increment();
+        memory.cacheStats().lockMisses.increment();
         return null;
     }
 
@@ -134,7 +146,7 @@ public final class GfnToPfnCache {
         for (int attempt = 0; attempt < 1000; attempt++) {
             GpcStatus st = refresh0(mayWait);
             if (st != GpcStatus.OK) {
-                return null;
+                return lockFailed();
             }
             slot.enter(id);
             MappedArea m = mapping;
@@ -147,6 +159,12 @@ public final class GfnToPfnCache {
             }
         }
         lastStatus = GpcStatus.BUSY;
+        return lockFailed();
+    }
+
+    private MappedArea lockFailed() {
+        lockFailures.increment();
+        memory.cacheStats().lockFailures.increment();
         return null;
     }
 
@@ -194,6 +212,19 @@ public final class GfnToPfnCache {
     /** How many times an invalidation made this cache invalid. */
     public long invalidationCount() {
         return invalidations.sum();
+    }
+
+    /**
+     * How many {@code lock()} and {@code tryLock()} calls found the cache not valid (a {@code lock()}
+     * then refreshes). The hits are not counted per cache: see {@link CacheStats}.
+     */
+    public long lockMissCount() {
+        return lockMisses.sum();
+    }
+
+    /** How many {@code lock()} calls returned {@code null}: the area could not be mapped then. */
+    public long lockFailureCount() {
+        return lockFailures.sum();
     }
 
     /**
@@ -314,6 +345,7 @@ public final class GfnToPfnCache {
                         mapping = m;
                         pruneRetiredLocked();
                         refreshes.increment();
+                        memory.cacheStats().refreshes.increment();
                         lastStatus = GpcStatus.OK;
                         return GpcStatus.OK;
                     }
@@ -385,6 +417,7 @@ public final class GfnToPfnCache {
         drainRetired();
         if (cleared) {
             invalidations.increment();
+            memory.cacheStats().invalidations.increment();
             for (Consumer<GfnToPfnCache> l : invalidationListeners) {
                 l.accept(this);
             }

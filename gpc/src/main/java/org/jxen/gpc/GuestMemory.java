@@ -46,6 +46,7 @@ public final class GuestMemory {
     private final Object invalidationEnded = new Object();
     private final Set<GfnToPfnCache> caches = ConcurrentHashMap.newKeySet();
     private final List<MemoryMapListener> listeners = new CopyOnWriteArrayList<>();
+    private final CacheStats cacheStats = new CacheStats();
 
     public GuestMemory(String name) {
         this.name = name;
@@ -334,6 +335,16 @@ public final class GuestMemory {
     /** The caches registered now (active, or activating). */
     public int cacheCount() {
         return caches.size();
+    }
+
+    /** A snapshot of the caches registered now (active, or activating), sorted by name; any thread. */
+    public List<GfnToPfnCache> caches() {
+        return caches.stream().sorted(java.util.Comparator.comparing(GfnToPfnCache::name)).toList();
+    }
+
+    /** The counts of every cache of this memory, deactivated ones included. */
+    public CacheStats cacheStats() {
+        return cacheStats;
     }
 
     // ------------------------------------------------------------------ reads and writes by gpa

@@ -32,9 +32,13 @@ final class ReaderSlots {
      */
     private static final int PAD = 16;
     private static final int DEPTH = PAD;
-    private static final int HELD = PAD + 1;
+    /** The slot's count of lock hits: written by its thread only, read by {@link #lockHits()}. */
+    private static final int HITS = PAD + 1;
+    private static final int HELD = PAD + 2;
     private static final Object REGISTRY_LOCK = new Object();
     private static volatile Slot[] all = new Slot[0];
+    /** The lock hits of threads that ended and whose slots were dropped; guarded by REGISTRY_LOCK. */
+    private static long endedThreadsHits;
     private static final ThreadLocal<Slot> CURRENT = ThreadLocal.withInitial(ReaderSlots::register);
 
     private ReaderSlots() {
@@ -47,7 +51,7 @@ final class ReaderSlots {
      */
     static final class Slot {
         final Thread thread;
-        private final long[] words = new long[PAD + 1 + MAX_NESTED + PAD];
+        private final long[] words = new long[PAD + 2 + MAX_NESTED + PAD];
 
         Slot(Thread thread) {
             this.thread = thread;
@@ -85,6 +89,20 @@ final class ReaderSlots {
             words[DEPTH] = d - 1;
         }
 
+        /**
+         * Owner thread only: one more lock hit. An opaque read and write of a word on the line that
+         * {@code enter} just wrote (no fence, no atomic instruction); opaque so that a reader on
+         * another thread sees whole values that never go back.
+         */
+        void countHit() {
+            WORD.setOpaque(words, HITS, (long) WORD.getOpaque(words, HITS) + 1);
+        }
+
+        /** Any thread: the hits counted so far. */
+        long hits() {
+            return (long) WORD.getOpaque(words, HITS);
+        }
+
         boolean holds(long cacheId) {
             for (int i = 0; i < MAX_NESTED; i++) {
                 if ((long) WORD.getVolatile(words, HELD + i) == cacheId) {
@@ -112,6 +130,12 @@ final class ReaderSlots {
         Slot s = new Slot(Thread.currentThread());
         synchronized (REGISTRY_LOCK) {
             Slot[] live = Arrays.stream(all).filter(x -> x.thread.isAlive()).toArray(Slot[]::new);
+            for (Slot x : all) {
+                if (!x.thread.isAlive()) {
+                    // the thread's end happens-before isAlive() returning false: its last count is seen
+                    endedThreadsHits += x.hits();
+                }
+            }
             Slot[] next = Arrays.copyOf(live, live.length + 1);
             next[live.length] = s;
             all = next;
@@ -157,6 +181,20 @@ final class ReaderSlots {
             }
         }
         return false;
+    }
+
+    /**
+     * The lock hits of every thread of the process so far (threads that ended included): a count
+     * that never goes down. Any thread; takes the registry lock, so not for hot paths.
+     */
+    static long lockHits() {
+        synchronized (REGISTRY_LOCK) {
+            long sum = endedThreadsHits;
+            for (Slot s : all) {
+                sum += s.hits();
+            }
+            return sum;
+        }
     }
 
     /** The number of registered slots (threads that have locked a cache and may still be alive). */

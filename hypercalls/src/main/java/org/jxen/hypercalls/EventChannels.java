@@ -710,6 +710,7 @@ public final class EventChannels {
         if (p == null) {
             return;
         }
+        domain.stats().eventSent(p.kind);
         EventFifo f = fifo;
         if (f != null) {
             f.raise(port, p);
@@ -751,6 +752,7 @@ public final class EventChannels {
 
     /** Queues {@code port} to be raised again when guest memory can be locked. */
     void defer(int port) {
+        domain.stats().eventDeferred();
         deferred.add(port);
         domain.scheduleDeferredFlush();
     }

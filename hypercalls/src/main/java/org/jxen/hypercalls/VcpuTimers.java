@@ -184,10 +184,12 @@ public final class VcpuTimers {
             singleShotDeadline = 0;
             singleShot = null;
         }
+        domain.stats().timerFired(vcpu, false);
         domain.raiseVirq(vcpu, Virq.TIMER);
     }
 
     private void firePeriodic() {
+        domain.stats().timerFired(vcpu, true);
         domain.raiseVirq(vcpu, Virq.TIMER);
     }
 }

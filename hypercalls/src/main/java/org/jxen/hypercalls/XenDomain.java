@@ -75,11 +75,13 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     private final Object wallClockLock = new Object();
     private final GrantTableOps grantTableOps;
     private final VcpuBringUp bringUp;
+    private final DomainStats stats;
 
     public XenDomain(XenPlatform platform, Config config) {
         this.platform = platform;
         this.config = config;
         this.sharedInfo = platform.memory().newCache("shared_info");
+        this.stats = new DomainStats(config.vcpus());
         this.vcpus = new XenVcpu[config.vcpus()];
         boolean[] startsUp = new boolean[vcpus.length];
         for (int i = 0; i < vcpus.length; i++) {
@@ -211,6 +213,11 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
 
     public EventChannels eventChannels() {
         return eventChannels;
+    }
+
+    /** What the domain did: hypercalls, events, upcalls, timer firings (for metrics). */
+    public DomainStats stats() {
+        return stats;
     }
 
     /** Xen system time in ns: the platform's monotonic clock (what pvclock and timer deadlines use). */
@@ -399,7 +406,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             }
         }
         if (vector >= 16) {
-            platform.deliverVector(vcpuId, vector);
+            stats.upcall(vcpuId, platform.deliverVector(vcpuId, vector));
         }
     }
 
@@ -495,7 +502,10 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         } catch (GuestPointerFault | GuestMemoryFault e) {
             // the area's address no longer translates: the next registration sets it again
         }
-        return call(g, v, r);
+        long start = stats.hypercallBegin(r.vcpuId(), r.number());
+        long result = call(g, v, r);
+        stats.hypercallEnd(r.vcpuId(), r.number(), start);
+        return result;
     }
 
     /**

@@ -56,8 +56,7 @@ public final class Vcpu {
     private volatile StopReason stopReason;
     private volatile Thread thread;
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
-    private volatile long exits;
-    private volatile long hypercalls;
+    private final VcpuStats stats = new VcpuStats();
     /** Down: the thread runs no guest code until this is cleared (VCPUOP_down/up, or offline from the start). */
     private volatile boolean offline;
     /** The vCPU thread's scheduler statistics, open while the thread runs. */
@@ -97,11 +96,16 @@ public final class Vcpu {
     }
 
     public long exitCount() {
-        return exits;
+        return stats.exits();
     }
 
     public long hypercallCount() {
-        return hypercalls;
+        return stats.hypercalls();
+    }
+
+    /** Exits by reason, interrupted runs and hypercalls of this vCPU (for metrics); from any thread. */
+    public VcpuStats stats() {
+        return stats;
     }
 
     /** Starts the vCPU thread. */
@@ -251,9 +255,10 @@ public final class Vcpu {
                 }
                 int exit = kvm.run();
                 if (exit == KvmVcpu.RUN_INTERRUPTED) {
+                    stats.countInterrupted();
                     continue;
                 }
-                exits++;
+                stats.countExit(exit);
                 reason = handleExit(exit);
                 if (reason == null) {
                     vm.dispatcher().vcpuExited(id());
@@ -352,7 +357,7 @@ public final class Vcpu {
                     run.reg(KvmRun.Regs.RDI) & 0xffffffffL, run.reg(KvmRun.Regs.RBP) & 0xffffffffL, WordSize.BITS_32,
                     cpl);
         }
-        hypercalls++;
+        stats.countHypercall();
         long result = vm.dispatcher().dispatch(hypercall);
         run.setReg(KvmRun.Regs.RAX, is64 ? result : result & 0xffffffffL);
     }
