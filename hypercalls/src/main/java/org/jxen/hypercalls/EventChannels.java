@@ -687,7 +687,7 @@ public final class EventChannels {
                 return 0;
             }
             case IPI -> {
-                raise(port);
+                raiseBound(port, p); // checked above: valid and bound
                 return 0;
             }
             case UNBOUND -> {
@@ -707,9 +707,13 @@ public final class EventChannels {
      */
     public void raise(int port) {
         Port p = boundPort(port);
-        if (p == null) {
-            return;
+        if (p != null) {
+            raiseBound(port, p);
         }
+    }
+
+    /** {@link #raise(int)} of a port already found valid and bound. */
+    private void raiseBound(int port, Port p) {
         domain.stats().eventSent(p.kind);
         EventFifo f = fifo;
         if (f != null) {
@@ -730,21 +734,26 @@ public final class EventChannels {
             defer(port);
             return;
         }
+        boolean newlyPending;
         boolean notify;
         try {
             long pendingOff = SharedInfo.offsetOfEvtchnPending(w) + (long) word * w.bytes();
             long maskOff = SharedInfo.offsetOfEvtchnMask(w) + (long) word * w.bytes();
             if (w == WordSize.BITS_64) {
                 long old = si.getAndBitwiseOrLong(pendingOff, 1L << bit);
-                notify = (old & (1L << bit)) == 0 && (si.getLongVolatile(maskOff) & (1L << bit)) == 0;
+                newlyPending = (old & (1L << bit)) == 0;
+                notify = newlyPending && (si.getLongVolatile(maskOff) & (1L << bit)) == 0;
             } else {
                 int old = si.getAndBitwiseOrInt(pendingOff, 1 << bit);
-                notify = (old & (1 << bit)) == 0 && (si.getIntVolatile(maskOff) & (1 << bit)) == 0;
+                newlyPending = (old & (1 << bit)) == 0;
+                notify = newlyPending && (si.getIntVolatile(maskOff) & (1 << bit)) == 0;
             }
         } finally {
             cache.unlock();
         }
-        domain.wakeWaiters(); // SCHEDOP_poll waits for pending bits, masked or not
+        if (newlyPending) {
+            domain.wakeWaiters(); // SCHEDOP_poll waits for pending bits, masked or not
+        }
         if (notify) {
             notifyVcpu(p.notifyVcpu, word);
         }
