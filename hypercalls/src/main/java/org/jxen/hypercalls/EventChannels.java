@@ -714,9 +714,9 @@ public final class EventChannels {
 
     /** {@link #raise(int)} of a port already found valid and bound. */
     private void raiseBound(int port, Port p) {
-        domain.stats().eventSent(p.kind);
         EventFifo f = fifo;
         if (f != null) {
+            domain.stats().eventSent(p.kind); // FIFO: counted when raised, also when its link waits
             f.raise(port, p);
         } else {
             raise2Level(port, p);
@@ -751,6 +751,7 @@ public final class EventChannels {
         } finally {
             cache.unlock();
         }
+        domain.stats().eventSent(p.kind); // written: a deferred raise counts when it is written
         if (newlyPending) {
             domain.wakeWaiters(); // SCHEDOP_poll waits for pending bits, masked or not
         }
