@@ -1,5 +1,7 @@
 package org.jxen.vmm;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -95,9 +97,7 @@ final class RunCommand implements Callable<Integer> {
         if (xenstoreSocket != null && noXenstore) {
             throw new ParameterException(spec.commandLine(), "--xenstore-socket and --no-xenstore exclude each other");
         }
-        if (monitor != null) {
-            return fail(ExitStatus.CANNOT_RUN, "--monitor: the monitor is not available in this build");
-        }
+        java.net.InetSocketAddress monitorAddress = monitor == null ? null : parseMonitor(monitor);
         XenVersionOption xen = xenVersion != null ? xenVersion
                 : new XenVersionOption(XenAbi.XEN_VERSION_MAJOR, XenAbi.XEN_VERSION_MINOR);
         try {
@@ -107,7 +107,7 @@ final class RunCommand implements Callable<Integer> {
                 return fail(ExitStatus.CANNOT_RUN, "KVM is not usable: " + cause);
             }
             return run(image, new GuestRun.Settings(memory, vcpus, xen.major(), xen.minor(), cmdline, !noXenstore,
-                    xenstoreSocket));
+                    xenstoreSocket), monitorAddress);
         } catch (CannotRunException e) {
             return fail(ExitStatus.CANNOT_RUN, e.getMessage());
         }
@@ -149,9 +149,45 @@ final class RunCommand implements Callable<Integer> {
         return image;
     }
 
-    private int run(ElfImage image, GuestRun.Settings settings) throws CannotRunException {
+    /** {@code --monitor HOST:PORT}: a bad value is a command-line error. */
+    private java.net.InetSocketAddress parseMonitor(String value) {
+        int colon = value.lastIndexOf(':');
+        int port = -1;
+        if (colon > 0) {
+            try {
+                port = Integer.parseInt(value.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+        }
+        if (port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--monitor': '" + value
+                    + "' is not HOST:PORT (a port 0 to 65535)");
+        }
+        return java.net.InetSocketAddress.createUnresolved(value.substring(0, colon), port);
+    }
+
+    /** Serves /metrics and /vm for this run (before the guest boots, so every count is seen). */
+    private org.jxen.vmm.monitor.Monitor startMonitor(GuestRun run, java.net.InetSocketAddress at)
+            throws CannotRunException {
+        var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new org.jxen.vmm.monitor.JxenMetrics(run.domain(), run.vm().memory(), run.vm().vcpus()).bindTo(registry);
+        var store = run.xenStore();
+        try {
+            var m = org.jxen.vmm.monitor.Monitor.start(at.getHostString(), at.getPort(), registry,
+                    org.jxen.vmm.monitor.DomainVmView.of(run.vm(), run.domain(), store == null ? null : store::nodeCount));
+            io.err().println("jxen: monitor at http://" + at.getHostString() + ":" + m.port() + "/metrics and /vm");
+            return m;
+        } catch (RuntimeException e) {
+            throw new CannotRunException("--monitor " + at.getHostString() + ":" + at.getPort() + ": " + Main.oneLine(e));
+        }
+    }
+
+    private int run(ElfImage image, GuestRun.Settings settings, java.net.InetSocketAddress monitorAt)
+            throws CannotRunException {
         ConsoleSink sink = new ConsoleSink(io.out());
-        try (GuestRun run = GuestRun.create(settings, sink)) {
+        try (GuestRun run = GuestRun.create(settings, sink);
+                var mon = monitorAt == null ? null : startMonitor(run, monitorAt)) {
             Thread hook = io.stopOnSignal() ? stopOnSignal(run) : null;
             try {
                 run.boot(image, settings.cmdline(), io.in());

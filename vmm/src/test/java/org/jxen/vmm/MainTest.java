@@ -177,11 +177,12 @@ class MainTest {
         assertTrue(r.oneErrorLine() && r.err().contains("exclude each other"), r.toString());
     }
 
-    @Test
-    void monitorSaysItIsNotInThisBuild() {
-        Jxen.Result r = Jxen.run(() -> NO_KVM, "run", "--monitor", "127.0.0.1:9090");
-        assertEquals(1, r.status(), r.toString());
-        assertEquals("jxen: --monitor: the monitor is not available in this build\n", r.err());
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"9090", "host:", ":9090", "host:port", "host:70000"})
+    void aMonitorAddressThatIsNotHostColonPortIsACommandLineError(String value) {
+        Jxen.Result r = Jxen.run(() -> NO_KVM, "run", "--monitor", value);
+        assertEquals(2, r.status(), r.toString());
+        assertTrue(r.err().contains("'--monitor'") && r.err().contains("HOST:PORT"), r.toString());
     }
 
     @ParameterizedTest
