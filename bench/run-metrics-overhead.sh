@@ -26,6 +26,8 @@ mkdir -p "$out"
 jar="$root/bench/target/benchmarks.jar"
 benchmarks=$(printf '%s\n' hypercallXenVersion eventRaise hypercallEvtchnSend gpcLockHit | grep -E "$filter")
 jmh_args=(-f 1 -wi 5 -w 1s -i 10 -r 1s -tu ns -bm avgt -prof org.jxen.bench.ThreadCpuTimeProfiler)
+# JVM_ARGS (optional) goes to both sides' forks, e.g. JVM_ARGS=-Djxen.metrics.hypercallSampling=0
+if [[ -n "${JVM_ARGS:-}" ]]; then jmh_args+=(-jvmArgsAppend "$JVM_ARGS"); fi
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/summary.txt"
 for i in $(seq 1 "$rounds"); do
   for b in $benchmarks; do

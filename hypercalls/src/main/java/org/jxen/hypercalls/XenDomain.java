@@ -242,7 +242,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             }
         }
         if (vector >= 16) {
-            stats.upcall(vcpuId, platform.deliverVector(vcpuId, vector));
+            platform.deliverVector(vcpuId, vector);
         }
     }
 

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class VcpuStatsTest {
 
     @Test
-    void countsByReasonWithHighReasonsTogether() {
+    void countsByReasonWithHighReasonsTogetherAndUpcalls() {
         VcpuStats s = new VcpuStats();
         s.countExit(KvmExit.KVM_EXIT_IO);
         s.countExit(KvmExit.KVM_EXIT_IO);
@@ -22,6 +22,11 @@ class VcpuStatsTest {
         s.countExit(-3);
         s.countInterrupted();
         s.countHypercall();
+        s.countUpcall(true);
+        s.countUpcall(true);
+        s.countUpcall(false);
+        assertEquals(2, s.upcalls());
+        assertEquals(1, s.upcallsRefused());
         assertEquals(2, s.exits(KvmExit.KVM_EXIT_IO));
         assertEquals(1, s.exits(KvmExit.KVM_EXIT_HLT));
         assertEquals(2, s.exits(VcpuStats.OTHER_REASONS));

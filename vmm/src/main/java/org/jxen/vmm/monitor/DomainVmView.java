@@ -66,12 +66,9 @@ public final class DomainVmView implements VmView {
                 times.put(Runstate.name(s), r.time(s));
             }
             org.jxen.kvm.Vcpu kv = id < vcpus.size() ? vcpus.get(id) : null;
-            long hypercalls = 0;
-            for (int n = 0; n <= DomainStats.OTHER; n++) {
-                hypercalls += stats.hypercalls(id, n);
-            }
             vs.add(new Vcpu(id, kv != null ? kv.state().name() : null, Runstate.name(r.state()),
-                    r.stateEntryTime(), times, kv != null ? kv.exitCount() : -1, hypercalls, stats.upcalls(id),
+                    r.stateEntryTime(), times, kv != null ? kv.exitCount() : -1, stats.hypercallsTotal(id),
+                    kv != null ? kv.stats().upcalls() : -1,
                     xv.hasVcpuInfo(), domain.timers(id).singleShotDeadline(), domain.timers(id).periodNs()));
         }
         EventChannelSnapshot ec = EventChannelSnapshot.of(domain);

@@ -122,14 +122,6 @@ public final class JxenMetrics implements MeterBinder {
         for (int v = 0; v < s.vcpus(); v++) {
             final int vcpu = v;
             String id = Integer.toString(v);
-            FunctionCounter.builder("jxen.events.delivered", s, x -> x.upcalls(vcpu))
-                    .description("upcall vectors delivered to the vCPU (a newly pending evtchn_upcall_pending) and accepted")
-                    .tag("vcpu", id)
-                    .register(registry);
-            FunctionCounter.builder("jxen.events.refused", s, x -> x.upcallsRefused(vcpu))
-                    .description("upcall vectors that the vCPU's interrupt controller did not accept")
-                    .tag("vcpu", id)
-                    .register(registry);
             FunctionCounter.builder("jxen.timer.firings", s, x -> x.singleShotTimerFirings(vcpu))
                     .description("Xen timers of the vCPU that fired (VIRQ_TIMER raised)")
                     .tags("vcpu", id, "timer", "single_shot")
@@ -201,6 +193,15 @@ public final class JxenMetrics implements MeterBinder {
             FunctionCounter.builder("jxen.vcpu.exits", s, JxenMetrics::otherExits)
                     .description("KVM_RUN exits of the vCPU, by exit reason")
                     .tags("vcpu", id, "reason", "other")
+                    .register(registry);
+            FunctionCounter.builder("jxen.events.delivered", s, VcpuStats::upcalls)
+                    .description("upcall vectors delivered to the vCPU (KVM_SIGNAL_MSI for a newly pending"
+                            + " evtchn_upcall_pending) that its local APIC accepted")
+                    .tag("vcpu", id)
+                    .register(registry);
+            FunctionCounter.builder("jxen.events.refused", s, VcpuStats::upcallsRefused)
+                    .description("upcall vectors that the vCPU's local APIC did not accept")
+                    .tag("vcpu", id)
                     .register(registry);
             FunctionCounter.builder("jxen.vcpu.interrupted", s, VcpuStats::interrupted)
                     .description("KVM_RUN calls that returned EINTR (a kick), not counted as exits")

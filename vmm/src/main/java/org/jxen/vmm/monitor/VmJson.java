@@ -35,7 +35,7 @@ public final class VmJson {
             w.endObject();
             w.optional("exits", v.exits());
             w.name("hypercalls").value(v.hypercalls());
-            w.name("upcalls").value(v.upcalls());
+            w.optional("upcalls", v.upcalls());
             w.name("hasVcpuInfo").value(v.hasVcpuInfo());
             w.name("singleShotDeadlineNs").value(v.singleShotDeadlineNs());
             w.name("periodNs").value(v.periodNs());
