@@ -138,7 +138,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         return eventChannels;
     }
 
-    /** What the domain did: hypercalls, events, upcalls, timer firings (for metrics). */
+    /** What the domain did: events sent and deferred, timer firings (for metrics). */
     public DomainStats stats() {
         return stats;
     }
@@ -316,10 +316,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             return -XenErrno.EINVAL;
         }
         wordSize = r.wordSize();
-        long start = stats.hypercallBegin(r.vcpuId(), r.number());
-        long result = call(v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId())), v, r);
-        stats.hypercallEnd(r.vcpuId(), r.number(), start);
-        return result;
+        return call(v.guest.bind(platform.memory(), platform.pagingState(r.vcpuId())), v, r);
     }
 
     /**
