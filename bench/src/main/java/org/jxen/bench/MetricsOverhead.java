@@ -44,8 +44,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <ul>
  * <li>{@link #hypercallXenVersion}: {@link XenDomain#dispatch} of {@code xen_version(XENVER_version)},
- * a hypercall that only returns a number: the dispatch path, where the count (and, one call in
- * {@link DomainStats#SAMPLE_EVERY}, the timing) weighs most.</li>
+ * a hypercall that only returns a number: the in-process dispatch path. Hypercalls are counted and
+ * timed by the KVM transport, not here (docs/monitor.md says why); this benchmark shows that
+ * dispatch pays nothing, and {@link HypercallRoundTripMetrics} measures the path a guest takes.</li>
  * <li>{@link #eventRaise}: the event path, {@code EventChannels.raise} of an IPI port through
  * {@link XenDomain#raise}: pending bit, mask check, selector, {@code evtchn_upcall_pending}, upcall
  * delivery. The benchmark then does what the guest's handler does (clears the pending bit, the

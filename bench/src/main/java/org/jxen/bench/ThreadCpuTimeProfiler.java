@@ -22,7 +22,9 @@ import org.openjdk.jmh.results.ScalarResult;
  * <p>Use: {@code -prof org.jxen.bench.ThreadCpuTimeProfiler}. Worker threads are found by JMH's
  * naming ({@code ...-jmh-worker-N}); their CPU time is read with {@link ThreadMXBean}, before and
  * after each iteration. The CPU time covers every operation of the iteration, so it is divided by
- * {@code getAllOps()}.
+ * {@code getAllOps()}. {@code -prof "org.jxen.bench.ThreadCpuTimeProfiler:threads=-vcpu"} counts the
+ * threads whose names contain {@code -vcpu} instead: the vCPU threads, for a benchmark whose work
+ * runs on them (KVM guest time is the vCPU thread's CPU time).
  *
  * <p>Threads: JMH calls {@code beforeIteration} and {@code afterIteration} from its control thread,
  * one after the other.
@@ -30,8 +32,19 @@ import org.openjdk.jmh.results.ScalarResult;
 public final class ThreadCpuTimeProfiler implements InternalProfiler {
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final Map<Long, Long> before = new HashMap<>();
+    private final String nameContains;
 
     public ThreadCpuTimeProfiler() {
+        this("");
+    }
+
+    /** JMH passes what follows the profiler's name and a colon: {@code threads=<part of a thread name>}. */
+    public ThreadCpuTimeProfiler(String options) {
+        String o = options == null ? "" : options.trim();
+        this.nameContains = o.startsWith("threads=") ? o.substring("threads=".length()) : "-jmh-worker-";
+        if (nameContains.isEmpty() || (!o.isEmpty() && !o.startsWith("threads="))) {
+            throw new IllegalArgumentException("ThreadCpuTimeProfiler takes threads=<part of a thread name>, not: " + o);
+        }
         if (!threads.isThreadCpuTimeSupported()) {
             throw new UnsupportedOperationException("this JVM cannot measure thread CPU time");
         }
@@ -70,10 +83,10 @@ public final class ThreadCpuTimeProfiler implements InternalProfiler {
         return List.of(new ScalarResult("cpu.time/op", perOp, "ns/op", AggregationPolicy.AVG));
     }
 
-    /** The ids of JMH's worker threads (names only: no stack traces, no safepoint). */
+    /** The ids of the measured threads (names only: no stack traces, no safepoint). */
     private List<Long> workers() {
         return java.util.Arrays.stream(threads.getThreadInfo(threads.getAllThreadIds(), 0))
-                .filter(i -> i != null && i.getThreadName().contains("-jmh-worker-"))
+                .filter(i -> i != null && i.getThreadName().contains(nameContains))
                 .map(java.lang.management.ThreadInfo::getThreadId)
                 .toList();
     }

@@ -91,11 +91,16 @@ class BenchmarkListTest {
     void jmhGeneratedEveryMetricsOverheadBenchmark() throws IOException {
         List<String> lines = benchmarkList().lines().toList();
         for (String m : METRICS_METHODS) {
-            String cls = " org.jxen.bench.MetricsOverhead ";
-            String method = " S " + m.length() + " " + m + " ";
-            assertTrue(lines.stream().anyMatch(l -> l.contains(cls) && l.contains(method)),
-                    "META-INF/BenchmarkList does not list org.jxen.bench.MetricsOverhead." + m);
+            assertListed(lines, "MetricsOverhead", m);
         }
+        assertListed(lines, "HypercallRoundTripMetrics", "hypercalls");
+    }
+
+    private static void assertListed(List<String> lines, String c, String m) {
+        String cls = " org.jxen.bench." + c + " ";
+        String method = " S " + m.length() + " " + m + " ";
+        assertTrue(lines.stream().anyMatch(l -> l.contains(cls) && l.contains(method)),
+                "META-INF/BenchmarkList does not list org.jxen.bench." + c + "." + m);
     }
 
     private static String benchmarkList() throws IOException {

@@ -8,10 +8,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <ul>
  * <li>{@link #lockHits()}: {@code lock()}/{@code tryLock()} calls that found their cache valid.
- * This is the hit path (about 9 ns), so it is counted where it costs nothing measurable: in the
- * calling thread's own reader slot, which the hit path has just written anyway (an opaque
- * increment, no fence, no atomic instruction). A reader slot is per thread, not per cache, so the
- * count is one for the whole process: every cache of every memory. Counting per cache would
+ * This is the hit path (about 9 ns), so it is counted where it costs nothing: in the calling
+ * thread's own reader slot, whose depth word carries the hit count above the depth, so the store
+ * that the hit path makes anyway counts the hit too. A reader slot is per thread, not per cache, so
+ * the count is one for the whole process: every cache of every memory. Counting per cache would
  * need every reader thread to write a line shared with the other readers of that cache, which is
  * exactly what the reader protocol avoids.</li>
  * <li>{@link #lockMisses()}: calls that found the cache not valid (a {@code lock()} then

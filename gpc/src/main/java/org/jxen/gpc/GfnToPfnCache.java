@@ -120,12 +120,9 @@ public final class GfnToPfnCache {
         slot.enter(id);
         MappedArea m = mapping;
         if (m != null && m.map() == memory.currentMap()) {
-            if (CacheStats.COUNTING) {
-                slot.countHit();
-            }
-            return m;
+            return m; // enter counted the hit
         }
-        slot.exit(id);
+        slot.backOut(id);
         return lockMissed();
     }
 
@@ -151,9 +148,10 @@ public final class GfnToPfnCache {
             slot.enter(id);
             MappedArea m = mapping;
             if (m != null && m.map() == memory.currentMap()) {
+                slot.uncountHit(); // a lock after a refresh is a miss, counted already
                 return m;
             }
-            slot.exit(id);
+            slot.backOut(id);
             if (!mayWait) {
                 break;
             }

@@ -31,10 +31,17 @@ final class ReaderSlots {
      * line that the hardware prefetches in pairs) with another thread's slot.
      */
     private static final int PAD = 16;
+    /**
+     * The word that the slot's thread writes at every enter and exit: the depth in its low
+     * {@link #DEPTH_BITS} bits, the count of lock hits above them. The hit count so rides on a store
+     * that the hit path makes anyway: counting costs no instruction more than a different constant.
+     */
     private static final int DEPTH = PAD;
-    /** The slot's count of lock hits: written by its thread only, read by {@link #lockHits()}. */
-    private static final int HITS = PAD + 1;
-    private static final int HELD = PAD + 2;
+    private static final int DEPTH_BITS = 8;
+    private static final long DEPTH_MASK = (1L << DEPTH_BITS) - 1;
+    /** What an enter adds to the depth word: one level, and one hit unless counting is off. */
+    private static final long ENTER = CacheStats.COUNTING ? (1L << DEPTH_BITS) + 1 : 1;
+    private static final int HELD = PAD + 1;
     private static final Object REGISTRY_LOCK = new Object();
     private static volatile Slot[] all = new Slot[0];
     /** The lock hits of threads that ended and whose slots were dropped; guarded by REGISTRY_LOCK. */
@@ -51,29 +58,48 @@ final class ReaderSlots {
      */
     static final class Slot {
         final Thread thread;
-        private final long[] words = new long[PAD + 2 + MAX_NESTED + PAD];
+        private final long[] words = new long[PAD + 1 + MAX_NESTED + PAD];
 
         Slot(Thread thread) {
             this.thread = thread;
         }
 
         int depth() {
-            return (int) words[DEPTH];
+            return (int) (words[DEPTH] & DEPTH_MASK);
         }
 
-        /** Owner thread only. Publishes {@code cacheId} with a volatile store (a full fence). */
+        /**
+         * Owner thread only. Publishes {@code cacheId} with a volatile store (a full fence), and counts
+         * a hit; a caller that finds the cache not valid calls {@link #backOut}, which takes it back.
+         */
         void enter(long cacheId) {
-            int d = (int) words[DEPTH];
+            long w = words[DEPTH];
+            int d = (int) (w & DEPTH_MASK);
             if (d == MAX_NESTED) {
                 throw new IllegalStateException("a thread may hold at most " + MAX_NESTED + " gfn-to-pfn caches at once");
             }
             WORD.setVolatile(words, HELD + d, cacheId);
-            words[DEPTH] = d + 1;
+            words[DEPTH] = w + ENTER;
         }
 
-        /** Owner thread only. Removes one entry for {@code cacheId}; release store. */
+        /** Owner thread only: {@code unlock()}. Removes one entry for {@code cacheId}; release store. */
         void exit(long cacheId) {
-            int d = (int) words[DEPTH];
+            leave(cacheId, 1);
+        }
+
+        /** Owner thread only: an {@code enter} that found the cache not valid. Leaves, and uncounts the hit. */
+        void backOut(long cacheId) {
+            leave(cacheId, ENTER);
+        }
+
+        /** Owner thread only: the last {@code enter} succeeded, but after a refresh: not a hit. */
+        void uncountHit() {
+            words[DEPTH] -= ENTER - 1;
+        }
+
+        private void leave(long cacheId, long delta) {
+            long w = words[DEPTH];
+            int d = (int) (w & DEPTH_MASK);
             int i = d - 1;
             while (i >= 0 && words[HELD + i] != cacheId) {
                 i--;
@@ -86,21 +112,16 @@ final class ReaderSlots {
                 WORD.setVolatile(words, HELD + j, words[HELD + j + 1]);
             }
             WORD.setRelease(words, HELD + d - 1, 0L);
-            words[DEPTH] = d - 1;
+            words[DEPTH] = w - delta;
         }
 
         /**
-         * Owner thread only: one more lock hit. An opaque read and write of a word on the line that
-         * {@code enter} just wrote (no fence, no atomic instruction); opaque so that a reader on
-         * another thread sees whole values that never go back.
+         * Any thread: the hits counted so far. The depth word is written with plain stores by one
+         * thread, read here with an opaque load: a 64-bit JVM writes a {@code long} whole, and an
+         * opaque read never sees an older value than one it saw before.
          */
-        void countHit() {
-            WORD.setOpaque(words, HITS, (long) WORD.getOpaque(words, HITS) + 1);
-        }
-
-        /** Any thread: the hits counted so far. */
         long hits() {
-            return (long) WORD.getOpaque(words, HITS);
+            return (long) WORD.getOpaque(words, DEPTH) >>> DEPTH_BITS;
         }
 
         boolean holds(long cacheId) {

@@ -215,7 +215,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         return eventChannels;
     }
 
-    /** What the domain did: hypercalls, events, upcalls, timer firings (for metrics). */
+    /** What the domain did: events sent and deferred, timer firings (for metrics). */
     public DomainStats stats() {
         return stats;
     }
@@ -406,7 +406,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
             }
         }
         if (vector >= 16) {
-            stats.upcall(vcpuId, platform.deliverVector(vcpuId, vector));
+            platform.deliverVector(vcpuId, vector);
         }
     }
 
@@ -502,10 +502,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         } catch (GuestPointerFault | GuestMemoryFault e) {
             // the area's address no longer translates: the next registration sets it again
         }
-        long start = stats.hypercallBegin(r.vcpuId(), r.number());
-        long result = call(g, v, r);
-        stats.hypercallEnd(r.vcpuId(), r.number(), start);
-        return result;
+        return call(g, v, r); // counted and timed by the transport (VcpuStats), where an exit costs microseconds
     }
 
     /**

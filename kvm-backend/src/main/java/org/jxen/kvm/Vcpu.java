@@ -357,8 +357,9 @@ public final class Vcpu {
                     run.reg(KvmRun.Regs.RDI) & 0xffffffffL, run.reg(KvmRun.Regs.RBP) & 0xffffffffL, WordSize.BITS_32,
                     cpl);
         }
-        stats.countHypercall();
+        long start = VcpuStats.COUNTING ? System.nanoTime() : 0;
         long result = vm.dispatcher().dispatch(hypercall);
+        stats.countHypercall((int) rax, VcpuStats.COUNTING ? System.nanoTime() - start : 0);
         run.setReg(KvmRun.Regs.RAX, is64 ? result : result & 0xffffffffL);
     }
 

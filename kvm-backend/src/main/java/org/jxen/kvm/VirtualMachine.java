@@ -225,7 +225,9 @@ public final class VirtualMachine implements AutoCloseable {
      * did not accept it (for example not yet software-enabled by the guest).
      */
     public boolean signalUpcall(int vcpuId, int vector) {
-        return kvmVm.signalMsi(vcpuId, vector);
+        boolean accepted = kvmVm.signalMsi(vcpuId, vector);
+        vcpus.get(vcpuId).stats().countUpcall(accepted);
+        return accepted;
     }
 
     /** vCPU thread: a guest {@code wrmsr} that the filter sent to userspace. */

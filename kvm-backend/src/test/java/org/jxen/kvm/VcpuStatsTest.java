@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class VcpuStatsTest {
 
     @Test
-    void countsByReasonWithHighReasonsTogether() {
+    void countsByReasonAndNumberWithHighValuesTogetherAndUpcalls() {
         VcpuStats s = new VcpuStats();
         s.countExit(KvmExit.KVM_EXIT_IO);
         s.countExit(KvmExit.KVM_EXIT_IO);
@@ -21,13 +21,27 @@ class VcpuStatsTest {
         s.countExit(100);
         s.countExit(-3);
         s.countInterrupted();
-        s.countHypercall();
+        s.countHypercall(17, 100);
+        s.countHypercall(17, 50);
+        s.countHypercall(200, 7);
+        s.countHypercall(-1, -5); // a clock that went back counts no time
+        s.countUpcall(true);
+        s.countUpcall(true);
+        s.countUpcall(false);
+        assertEquals(2, s.upcalls());
+        assertEquals(1, s.upcallsRefused());
         assertEquals(2, s.exits(KvmExit.KVM_EXIT_IO));
         assertEquals(1, s.exits(KvmExit.KVM_EXIT_HLT));
         assertEquals(2, s.exits(VcpuStats.OTHER_REASONS));
         assertEquals(5, s.exits());
         assertEquals(1, s.interrupted());
-        assertEquals(1, s.hypercalls());
+        assertEquals(4, s.hypercalls());
+        assertEquals(2, s.hypercalls(17));
+        assertEquals(150, s.hypercallNanos(17));
+        assertEquals(2, s.hypercalls(VcpuStats.OTHER_HYPERCALLS), "numbers outside 0..63 together");
+        assertEquals(7, s.hypercallNanos(VcpuStats.OTHER_HYPERCALLS));
+        assertEquals(0, s.hypercalls(18));
+        assertThrows(IndexOutOfBoundsException.class, () -> s.hypercalls(VcpuStats.OTHER_HYPERCALLS + 1));
         assertThrows(IndexOutOfBoundsException.class, () -> s.exits(VcpuStats.OTHER_REASONS + 1));
     }
 
@@ -44,6 +58,8 @@ class VcpuStatsTest {
             assertEquals(500, u.arg(1));
             VcpuStats s = vm.vm().vcpu(0).stats();
             assertTrue(s.hypercalls() >= 500, "hypercalls " + s.hypercalls());
+            assertEquals(s.hypercalls(), s.hypercalls(47), "the benchmark guest calls hypercall 47 only");
+            assertTrue(s.hypercallNanos(47) > 0, "every call is timed");
             assertTrue(s.exits(KvmExit.KVM_EXIT_IO) >= s.hypercalls(), "each hypercall is a port-I/O exit");
             assertTrue(s.exits(KvmExit.KVM_EXIT_X86_WRMSR) >= 1, "the hypercall page MSR");
             assertEquals(s.exits(), vm.vm().vcpu(0).exitCount());

@@ -10,7 +10,6 @@ import java.util.function.LongSupplier;
 import org.jxen.abi.Runstate;
 import org.jxen.gpc.GfnToPfnCache;
 import org.jxen.gpc.GuestMemory;
-import org.jxen.hypercalls.DomainStats;
 import org.jxen.hypercalls.EventChannelSnapshot;
 import org.jxen.hypercalls.XenDomain;
 import org.jxen.hypercalls.XenVcpu;
@@ -56,7 +55,6 @@ public final class DomainVmView implements VmView {
     @Override
     public Snapshot snapshot() {
         long now = domain.systemTime();
-        DomainStats stats = domain.stats();
         List<Vcpu> vs = new ArrayList<>();
         for (int id = 0; id < domain.config().vcpus(); id++) {
             XenVcpu xv = domain.vcpu(id);
@@ -66,12 +64,9 @@ public final class DomainVmView implements VmView {
                 times.put(Runstate.name(s), r.time(s));
             }
             org.jxen.kvm.Vcpu kv = id < vcpus.size() ? vcpus.get(id) : null;
-            long hypercalls = 0;
-            for (int n = 0; n <= DomainStats.OTHER; n++) {
-                hypercalls += stats.hypercalls(id, n);
-            }
             vs.add(new Vcpu(id, kv != null ? kv.state().name() : null, Runstate.name(r.state()),
-                    r.stateEntryTime(), times, kv != null ? kv.exitCount() : -1, hypercalls, stats.upcalls(id),
+                    r.stateEntryTime(), times, kv != null ? kv.exitCount() : -1, kv != null ? kv.hypercallCount() : -1,
+                    kv != null ? kv.stats().upcalls() : -1,
                     xv.hasVcpuInfo(), domain.timers(id).singleShotDeadline(), domain.timers(id).periodNs()));
         }
         EventChannelSnapshot ec = EventChannelSnapshot.of(domain);

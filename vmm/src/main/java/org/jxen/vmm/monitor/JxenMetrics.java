@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jxen.abi.Hypercall;
 import org.jxen.abi.Runstate;
 import org.jxen.gpc.CacheStats;
 import org.jxen.gpc.GfnToPfnCache;
@@ -24,6 +25,9 @@ import org.jxen.kvm.VcpuStats;
  * Micrometer {@link MeterRegistry} as function counters, function timers and gauges. Nothing is
  * counted twice and nothing on a hot path knows Micrometer: each meter reads the counts when the
  * registry is scraped. docs/monitor.md lists every meter.
+ *
+ * <p>Micrometer holds each meter's state object weakly: here they are the domain's, the memory's and
+ * the vCPUs' own objects, so the meters live as long as the VM and read NaN once it is gone.
  *
  * <p>Threads: {@link #bindTo} from any one thread, once per registry; the meters' functions run on
  * whichever thread scrapes the registry (the monitor's event loop), and only read.
@@ -52,53 +56,46 @@ public final class JxenMetrics implements MeterBinder {
     }
 
     private void bindHypercalls(MeterRegistry registry) {
-        DomainStats s = domain.stats();
-        for (int n = 0; n <= DomainStats.OTHER; n++) {
-            String name = DomainStats.name(n);
-            if (name.startsWith("hypercall_")) {
+        if (vcpus.isEmpty()) {
+            return; // hypercalls are counted by the KVM transport
+        }
+        for (int n = 0; n <= VcpuStats.OTHER_HYPERCALLS; n++) {
+            String name = hypercallName(n);
+            if (name == null) {
                 continue; // a number Xen does not name is counted, and shown, as "other"
             }
             final int number = n;
-            FunctionCounter.builder("jxen.hypercalls", s, x -> number == DomainStats.OTHER ? other(x) : x.hypercalls(number))
+            // the state object is a vCPU (Micrometer holds it weakly; the VM holds it), the function this
+            FunctionCounter.builder("jxen.hypercalls", vcpus.get(0), x -> hypercalls(number, false))
                     .description("hypercalls made by the guest, by Xen hypercall name")
                     .tag("hypercall", name)
                     .register(registry);
-            FunctionTimer.builder("jxen.hypercall.latency", s,
-                            x -> number == DomainStats.OTHER ? otherTimed(x) : x.timedHypercalls(number),
-                            x -> number == DomainStats.OTHER ? otherNanos(x) : x.timedNanos(number), TimeUnit.NANOSECONDS)
-                    .description("time in the hypercall handler, of a sample: one call in " + DomainStats.SAMPLE_EVERY
-                            + " per vCPU and hypercall, and the first")
+            FunctionTimer.builder("jxen.hypercall.latency", vcpus.get(0), x -> hypercalls(number, false),
+                            x -> hypercalls(number, true), TimeUnit.NANOSECONDS)
+                    .description("time in jxen's hypercall handler (from the decoded exit to the result), every call")
                     .tag("hypercall", name)
                     .register(registry);
         }
     }
 
-    /** Calls of numbers counted as "other": above 63, or without a Xen name. */
-    private static long other(DomainStats s) {
-        long sum = 0;
-        for (int n = 0; n <= DomainStats.OTHER; n++) {
-            if (n == DomainStats.OTHER || DomainStats.name(n).startsWith("hypercall_")) {
-                sum += s.hypercalls(n);
-            }
+    /** The label of hypercall index {@code n}: its Xen name, "other", or null when it is counted as "other". */
+    private static String hypercallName(int n) {
+        if (n == VcpuStats.OTHER_HYPERCALLS) {
+            return "other";
         }
-        return sum;
+        String name = Hypercall.name(n);
+        return name.startsWith("hypercall_") ? null : name;
     }
 
-    private static long otherTimed(DomainStats s) {
+    /** Calls (or their nanoseconds) of hypercall index {@code number} over every vCPU; "other" takes the unnamed. */
+    private long hypercalls(int number, boolean nanos) {
         long sum = 0;
-        for (int n = 0; n <= DomainStats.OTHER; n++) {
-            if (n == DomainStats.OTHER || DomainStats.name(n).startsWith("hypercall_")) {
-                sum += s.timedHypercalls(n);
-            }
-        }
-        return sum;
-    }
-
-    private static long otherNanos(DomainStats s) {
-        long sum = 0;
-        for (int n = 0; n <= DomainStats.OTHER; n++) {
-            if (n == DomainStats.OTHER || DomainStats.name(n).startsWith("hypercall_")) {
-                sum += s.timedNanos(n);
+        for (Vcpu v : vcpus) {
+            VcpuStats s = v.stats();
+            for (int n = 0; n <= VcpuStats.OTHER_HYPERCALLS; n++) {
+                if (n == number || (number == VcpuStats.OTHER_HYPERCALLS && hypercallName(n) == null)) {
+                    sum += nanos ? s.hypercallNanos(n) : s.hypercalls(n);
+                }
             }
         }
         return sum;
@@ -122,14 +119,6 @@ public final class JxenMetrics implements MeterBinder {
         for (int v = 0; v < s.vcpus(); v++) {
             final int vcpu = v;
             String id = Integer.toString(v);
-            FunctionCounter.builder("jxen.events.delivered", s, x -> x.upcalls(vcpu))
-                    .description("upcall vectors delivered to the vCPU (a newly pending evtchn_upcall_pending) and accepted")
-                    .tag("vcpu", id)
-                    .register(registry);
-            FunctionCounter.builder("jxen.events.refused", s, x -> x.upcallsRefused(vcpu))
-                    .description("upcall vectors that the vCPU's interrupt controller did not accept")
-                    .tag("vcpu", id)
-                    .register(registry);
             FunctionCounter.builder("jxen.timer.firings", s, x -> x.singleShotTimerFirings(vcpu))
                     .description("Xen timers of the vCPU that fired (VIRQ_TIMER raised)")
                     .tags("vcpu", id, "timer", "single_shot")
@@ -201,6 +190,15 @@ public final class JxenMetrics implements MeterBinder {
             FunctionCounter.builder("jxen.vcpu.exits", s, JxenMetrics::otherExits)
                     .description("KVM_RUN exits of the vCPU, by exit reason")
                     .tags("vcpu", id, "reason", "other")
+                    .register(registry);
+            FunctionCounter.builder("jxen.events.delivered", s, VcpuStats::upcalls)
+                    .description("upcall vectors delivered to the vCPU (KVM_SIGNAL_MSI for a newly pending"
+                            + " evtchn_upcall_pending) that its local APIC accepted")
+                    .tag("vcpu", id)
+                    .register(registry);
+            FunctionCounter.builder("jxen.events.refused", s, VcpuStats::upcallsRefused)
+                    .description("upcall vectors that the vCPU's local APIC did not accept")
+                    .tag("vcpu", id)
                     .register(registry);
             FunctionCounter.builder("jxen.vcpu.interrupted", s, VcpuStats::interrupted)
                     .description("KVM_RUN calls that returned EINTR (a kick), not counted as exits")

@@ -34,8 +34,8 @@ public final class VmJson {
             }
             w.endObject();
             w.optional("exits", v.exits());
-            w.name("hypercalls").value(v.hypercalls());
-            w.name("upcalls").value(v.upcalls());
+            w.optional("hypercalls", v.hypercalls());
+            w.optional("upcalls", v.upcalls());
             w.name("hasVcpuInfo").value(v.hasVcpuInfo());
             w.name("singleShotDeadlineNs").value(v.singleShotDeadlineNs());
             w.name("periodNs").value(v.periodNs());

@@ -43,8 +43,8 @@ public interface VmView {
      * @param stateEntryTimeNs      when it entered that runstate (Xen system time)
      * @param runstateNs            time in each runstate up to its last change, keyed by runstate name
      * @param exits                 its {@code KVM_RUN} exits, or -1 without KVM
-     * @param hypercalls            hypercalls it made
-     * @param upcalls               upcall vectors delivered to it
+     * @param hypercalls            hypercalls it made, or -1 without KVM (the transport counts them)
+     * @param upcalls               upcall vectors delivered to it and accepted, or -1 without KVM
      * @param hasVcpuInfo           whether events can reach it (its vcpu_info is registered or in shared_info)
      * @param singleShotDeadlineNs  its armed single-shot timer deadline, or 0
      * @param periodNs              its periodic timer's period, or 0

@@ -79,6 +79,10 @@ class MonitorKvmTest {
                         "the hypercall page");
                 assertTrue(sample(metrics, "jxen_hypercalls_total{hypercall=\"event_channel_op\"}") >= 1);
                 assertTrue(sample(metrics, "jxen_hypercalls_total{hypercall=\"memory_op\"}") >= 1, "shared_info");
+                assertEquals(sample(metrics, "jxen_hypercalls_total{hypercall=\"event_channel_op\"}"),
+                        sample(metrics, "jxen_hypercall_latency_seconds_count{hypercall=\"event_channel_op\"}"),
+                        "every call is timed");
+                assertTrue(sample(metrics, "jxen_hypercall_latency_seconds_sum{hypercall=\"event_channel_op\"}") > 0);
                 assertTrue(sample(metrics, "jxen_events_sent_total{kind=\"ipi\"}") >= 1);
                 assertTrue(sample(metrics, "jxen_events_delivered_total{vcpu=\"0\"}") >= 1, "KVM_SIGNAL_MSI accepted");
                 assertTrue(sample(metrics, "jxen_gpc_caches_valid{memory=\"selftest\"}") >= 1);
@@ -89,6 +93,7 @@ class MonitorKvmTest {
                 assertTrue(List.of("RUNNING", "PAUSED").contains(v0.get("threadState")), v0.toString());
                 assertTrue((Long) v0.get("exits") >= 3, v0.toString());
                 assertTrue((Long) v0.get("upcalls") >= 1, v0.toString());
+                assertTrue((Long) v0.get("hypercalls") >= 2, v0.toString());
                 List<Object> ports = TestJson.array(TestJson.object(root.get("eventChannels")).get("ports"));
                 assertTrue(ports.stream().map(TestJson::object)
                         .anyMatch(p -> p.get("port").equals((long) ipi) && p.get("kind").equals("ipi")), ports.toString());
