@@ -318,6 +318,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         memoryOps.grantTable().close();
         sharedInfo.deactivate();
         pvclocks.close();
+        memoryOps.physmap().releaseOverlays();
     }
 
     /** The vCPUs' pvclocks. */
