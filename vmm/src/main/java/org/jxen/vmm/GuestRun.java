@@ -19,6 +19,7 @@ import org.jxen.hypercalls.console.ConsoleSink;
 import org.jxen.hypercalls.xenstore.XenStore;
 import org.jxen.hypercalls.xenstore.XenStoreRing;
 import java.util.stream.Collectors;
+import org.jxen.kvm.AcpiSleepRegisters;
 import org.jxen.kvm.CpuFeature;
 import org.jxen.kvm.DirectBoot;
 import org.jxen.kvm.KvmXenPlatform;
@@ -112,6 +113,7 @@ final class GuestRun implements AutoCloseable {
             this.domain = new XenDomain(platform,
                     new XenDomain.Config(DOMID, s.vcpus(), s.xenMajor(), s.xenMinor(), ".0-jxen"));
             vm.setDispatcher(domain);
+            AcpiSleepRegisters.install(vm, (vcpu, reason) -> domain.shutdown(vcpu.id(), reason));
             this.specialPages = SpecialPages.add(vm);
             int[] port = new int[1];
             this.consoleRing = new ConsoleRing(vm.memory(), specialPages.gpa(SpecialPages.CONSOLE), sink,

@@ -16,8 +16,12 @@ import org.jxen.gpc.GuestMemory;
  * RSDP  (36 bytes, ACPI 2.0+)   "RSD PTR ", checksum, OEM id, revision 2, RSDT 0, length 36,
  *                               XSDT address, extended checksum
  * XSDT  header + 8-byte addresses of FADT and MADT
- * FACP  (FADT, revision 6, 276 bytes) HW_REDUCED_ACPI; boot flags: no VGA, no CMOS RTC; DSDT
- * DSDT  header only (no AML: there are no devices to describe)
+ * FACP  (FADT, revision 6, 276 bytes) HW_REDUCED_ACPI and RESET_REG_SUP; boot flags: no VGA, no
+ *       CMOS RTC; DSDT; the hardware-reduced sleep control and status registers and the reset
+ *       register, all 8-bit I/O ports ({@link #SLEEP_CONTROL_PORT}, {@link #SLEEP_STATUS_PORT},
+ *       {@link #RESET_PORT}, reset value {@link #RESET_VALUE})
+ * DSDT  one object: {@code Name (_S5, Package (4) {5, 5, 0, 0})}, the soft-off sleep type, so that an
+ *       ACPI guest powers off by writing SLP_TYP 5 with SLP_EN to the sleep control register
  * APIC  (MADT, revision 5) local APIC address 0xfee00000, flags 0 (no 8259); one Processor Local
  *       APIC entry (type 0) per vCPU: processor UID = APIC id = vCPU id, enabled
  * </pre>
@@ -32,6 +36,15 @@ public final class AcpiTables {
     public static final long DEFAULT_GPA = 0xe0000;
     /** The local APICs' address, as the MADT states it. */
     public static final long LOCAL_APIC_ADDRESS = 0xfee00000L;
+    /** The hardware-reduced ACPI sleep control register: an 8-bit I/O port ({@link AcpiSleepRegisters}). */
+    public static final int SLEEP_CONTROL_PORT = 0xe6;
+    /** The sleep status register (reads 0). */
+    public static final int SLEEP_STATUS_PORT = 0xe7;
+    /** The reset register; writing {@link #RESET_VALUE} resets the machine. */
+    public static final int RESET_PORT = 0xe8;
+    public static final int RESET_VALUE = 0x01;
+    /** The sleep type {@code _S5} says: soft off. */
+    public static final int S5_SLEEP_TYPE = 5;
     /** The most vCPUs the MADT describes with (8-bit APIC id) Processor Local APIC entries. */
     public static final int MAX_VCPUS = 255;
 
@@ -44,6 +57,11 @@ public final class AcpiTables {
     static final int MADT_LOCAL_APIC_SIZE = 8;
     /** FADT {@code Flags} bit 20: HW_REDUCED_ACPI. */
     static final int FADT_HW_REDUCED_ACPI = 1 << 20;
+    /** FADT {@code Flags} bit 10: RESET_REG_SUP. */
+    static final int FADT_RESET_REG_SUP = 1 << 10;
+    /** {@code Name (_S5_, Package (0x04) {0x05, 0x05, 0x00, 0x00})} in AML. */
+    static final byte[] DSDT_AML = {0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, (byte) S5_SLEEP_TYPE, 0x0a,
+        (byte) S5_SLEEP_TYPE, 0x00, 0x00};
     /** FADT {@code IAPC_BOOT_ARCH} bit 2: VGA not present. */
     static final int BOOT_ARCH_NO_VGA = 1 << 2;
     /** FADT {@code IAPC_BOOT_ARCH} bit 5: CMOS RTC not present. */
@@ -72,7 +90,7 @@ public final class AcpiTables {
         long xsdt = align(rsdp + RSDP_SIZE);
         long fadt = align(xsdt + HEADER_SIZE + 2 * 8);
         long dsdt = align(fadt + FADT_SIZE);
-        long madt = align(dsdt + HEADER_SIZE);
+        long madt = align(dsdt + HEADER_SIZE + DSDT_AML.length);
         long end = madt + madtSize(vcpus);
         return new Layout(rsdp, xsdt, fadt, dsdt, madt, end);
     }
@@ -105,16 +123,21 @@ public final class AcpiTables {
         header(b, at, "FACP", FADT_SIZE, FADT_REVISION);
         b.putInt(at + 40, (int) l.dsdt()); // DSDT (32-bit), also X_DSDT below
         b.putShort(at + 109, (short) (BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC)); // IAPC_BOOT_ARCH
-        b.putInt(at + 112, FADT_HW_REDUCED_ACPI); // Flags
+        b.putInt(at + 112, FADT_HW_REDUCED_ACPI | FADT_RESET_REG_SUP); // Flags
+        gas(b, at + 116, RESET_PORT); // RESET_REG
+        b.put(at + 128, (byte) RESET_VALUE);
         b.put(at + 131, (byte) 0); // FADT minor version: ACPI 6.0
         b.putLong(at + 140, l.dsdt()); // X_DSDT
+        gas(b, at + 244, SLEEP_CONTROL_PORT); // SLEEP_CONTROL_REG
+        gas(b, at + 256, SLEEP_STATUS_PORT); // SLEEP_STATUS_REG
         b.put(at + 268, ascii("JXEN", 8)); // hypervisor vendor identity
         b.put(at + 9, checksum(b, at, FADT_SIZE));
 
-        // DSDT: no AML
+        // DSDT: _S5
         at = (int) (l.dsdt() - gpa);
-        header(b, at, "DSDT", HEADER_SIZE, 2);
-        b.put(at + 9, checksum(b, at, HEADER_SIZE));
+        header(b, at, "DSDT", HEADER_SIZE + DSDT_AML.length, 2);
+        b.put(at + HEADER_SIZE, DSDT_AML);
+        b.put(at + 9, checksum(b, at, HEADER_SIZE + DSDT_AML.length));
 
         // MADT
         at = (int) (l.madt() - gpa);
@@ -164,6 +187,15 @@ public final class AcpiTables {
         if (gpa + 4096 + (long) vcpus * MADT_LOCAL_APIC_SIZE > (1L << 32)) {
             throw new IllegalArgumentException(String.format("ACPI tables at 0x%x do not lie below 4 GiB", gpa));
         }
+    }
+
+    /** A Generic Address Structure for an 8-bit, byte-accessed register at I/O port {@code port}. */
+    private static void gas(ByteBuffer b, int at, int port) {
+        b.put(at, (byte) 1); // system I/O space
+        b.put(at + 1, (byte) 8); // register bit width
+        b.put(at + 2, (byte) 0); // bit offset
+        b.put(at + 3, (byte) 1); // access size: byte
+        b.putLong(at + 4, port);
     }
 
     private static int madtSize(int vcpus) {

@@ -29,8 +29,8 @@ class AcpiTablesTest {
         assertEquals(0xe0030, l.xsdt()); // 36 -> 48
         assertEquals(0xe0070, l.fadt()); // 48 + 52 = 100 -> 112
         assertEquals(0xe0190, l.dsdt()); // 112 + 276 = 388 -> 400
-        assertEquals(0xe01c0, l.madt()); // 400 + 36 = 436 -> 448
-        assertEquals(0xe01c0 + 44 + 2 * 8, l.end());
+        assertEquals(0xe01d0, l.madt()); // 400 + 36 + 14 (_S5) = 450 -> 464
+        assertEquals(0xe01d0 + 44 + 2 * 8, l.end());
         for (long a : List.of(l.rsdp(), l.xsdt(), l.fadt(), l.dsdt(), l.madt())) {
             assertEquals(0, a & 15, "16-byte aligned");
         }
@@ -62,13 +62,19 @@ class AcpiTablesTest {
         assertEquals(6, bytes[fadt + 8], "FADT revision 6");
         assertEquals(l.dsdt(), Integer.toUnsignedLong(b.getInt(fadt + 40)));
         assertEquals(l.dsdt(), b.getLong(fadt + 140), "X_DSDT");
-        assertEquals(1 << 20, b.getInt(fadt + 112), "Flags: only HW_REDUCED_ACPI");
+        assertEquals((1 << 20) | (1 << 10), b.getInt(fadt + 112), "Flags: HW_REDUCED_ACPI, RESET_REG_SUP");
+        assertGas(b, fadt + 116, 0xe8, "RESET_REG");
+        assertEquals(1, bytes[fadt + 128], "RESET_VALUE");
+        assertGas(b, fadt + 244, 0xe6, "SLEEP_CONTROL_REG");
+        assertGas(b, fadt + 256, 0xe7, "SLEEP_STATUS_REG");
         assertEquals((1 << 2) | (1 << 5), b.getShort(fadt + 109), "IAPC_BOOT_ARCH: no VGA, no CMOS RTC");
         assertEquals(0, b.getInt(fadt + 76), "no PM timer");
         assertEquals(0, b.getShort(fadt + 46), "no SCI");
 
         int dsdt = at(l.dsdt());
-        assertTable(bytes, dsdt, "DSDT", 36);
+        assertTable(bytes, dsdt, "DSDT", 36 + 14);
+        assertEquals("08 5f 53 35 5f 12 08 04 0a 05 0a 05 00 00", org.jxen.kvm.X86Instruction.hex(
+                java.util.Arrays.copyOfRange(bytes, dsdt + 36, dsdt + 50), 14), "Name (_S5_, Package (4) {5, 5, 0, 0})");
 
         int madt = at(l.madt());
         assertTable(bytes, madt, "APIC", 44 + 8 * vcpus);
@@ -144,8 +150,21 @@ class AcpiTablesTest {
             }
             if (t.name().equals("facp")) {
                 assertTrue(dsl.matches("(?s).*Hardware Reduced \\(V5\\) : 1.*"), dsl);
+                assertTrue(dsl.matches("(?s).*Reset Register Supported \\(V2\\) : 1.*"), dsl);
+            }
+            if (t.name().equals("dsdt")) {
+                assertTrue(dsl.matches("(?s).*Name \\(_S5, Package \\(0x04\\).*0x05,\\s*0x05,\\s*Zero,\\s*Zero.*"),
+                        dsl);
             }
         }
+    }
+
+    private static void assertGas(ByteBuffer b, int at, long port, String what) {
+        assertEquals(1, b.get(at), what + ": system I/O");
+        assertEquals(8, b.get(at + 1), what + ": 8 bits");
+        assertEquals(0, b.get(at + 2), what + ": bit offset");
+        assertEquals(1, b.get(at + 3), what + ": byte access");
+        assertEquals(port, b.getLong(at + 4), what + ": port");
     }
 
     private static void assertTable(byte[] bytes, int at, String signature, int length) {
