@@ -179,6 +179,21 @@ public final class VirtualMachine implements AutoCloseable {
         return instructionProbe;
     }
 
+    private static UserSyscallProbe.Result hostUserSyscall;
+
+    /**
+     * Whether this host's KVM takes a guest's user-mode {@code syscall} into the guest's kernel
+     * ({@link UserSyscallProbe}), measured on the first call in the process (a few milliseconds).
+     */
+    public UserSyscallProbe.Result userSyscallProbe() {
+        synchronized (VirtualMachine.class) {
+            if (hostUserSyscall == null) {
+                hostUserSyscall = UserSyscallProbe.run(kvm);
+            }
+            return hostUserSyscall;
+        }
+    }
+
     /** The host's probe result, measured once per process (the host does not change under it). */
     private static synchronized SupervisorInstructionProbe.Result hostProbe(Kvm kvm) {
         if (hostProbe == null) {

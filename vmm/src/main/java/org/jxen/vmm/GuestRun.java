@@ -25,6 +25,7 @@ import org.jxen.kvm.DirectBoot;
 import org.jxen.kvm.KvmXenPlatform;
 import org.jxen.kvm.SpecialPages;
 import org.jxen.kvm.SupervisorInstructionProbe;
+import org.jxen.kvm.UserSyscallProbe;
 import org.jxen.kvm.Vcpu;
 import org.jxen.kvm.VirtualMachine;
 import org.jxen.kvm.boot.ElfImage;
@@ -108,6 +109,11 @@ final class GuestRun implements AutoCloseable {
         }
         this.vm = v;
         logInstructionProbe(v.instructionProbe());
+        UserSyscallProbe.Result syscall = v.userSyscallProbe();
+        if (!syscall.entersKernel()) {
+            LOG.info("this host's KVM does not take a guest's user-mode syscall into the guest's kernel ({}): a guest's"
+                    + " user processes fail at their first system call", syscall.detail());
+        }
         try {
             this.platform = new KvmXenPlatform(vm, sink.printStream());
             this.domain = new XenDomain(platform,
