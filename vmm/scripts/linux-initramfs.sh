@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds a tiny initramfs for a Linux guest of `jxen run`: a static /init (jxen-init.c, next to this
-# script) that prints a few lines on the console and powers the domain off with reboot(RB_POWER_OFF).
+# Builds a tiny initramfs for a Linux guest of `jxen run`: a static, freestanding /init (jxen-init.c,
+# next to this script) that prints a few lines on the console and powers the domain off with
+# reboot(RB_POWER_OFF).
 #
 #   vmm/scripts/linux-initramfs.sh [dest dir]     (default: vmm/target/linux)
 #
-# Needs gcc with a static C library (Debian: libc6-dev) and python3 (which writes the cpio archive,
-# "newc" format, uncompressed). Prints the path of the archive on the last line. Then:
+# Needs gcc and python3 (which writes the cpio archive, "newc" format, uncompressed). Prints the path of the archive on the last line. Then:
 #   ./jxen run --memory 256M --module <that path> --cmdline "console=hvc0 ..." vmm/target/linux/vmlinux
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +17,8 @@ for tool in gcc python3; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-gcc -static -O2 -Wall -o "$work/init" "$here/jxen-init.c"
+gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -O2 -Wall -o "$work/init" \
+    "$here/jxen-init.c"
 python3 - "$work/init" "$dest/initramfs.cpio" <<'PY'
 import os, sys
 init = open(sys.argv[1], 'rb').read()
