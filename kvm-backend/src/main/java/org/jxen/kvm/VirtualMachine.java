@@ -188,7 +188,11 @@ public final class VirtualMachine implements AutoCloseable {
     public UserSyscallProbe.Result userSyscallProbe() {
         synchronized (VirtualMachine.class) {
             if (hostUserSyscall == null) {
-                hostUserSyscall = UserSyscallProbe.run(kvm);
+                try {
+                    hostUserSyscall = UserSyscallProbe.run(kvm);
+                } catch (RuntimeException e) {
+                    hostUserSyscall = new UserSyscallProbe.Result(UserSyscallProbe.Outcome.UNKNOWN, -1, e.toString());
+                }
             }
             return hostUserSyscall;
         }
@@ -197,7 +201,11 @@ public final class VirtualMachine implements AutoCloseable {
     /** The host's probe result, measured once per process (the host does not change under it). */
     private static synchronized SupervisorInstructionProbe.Result hostProbe(Kvm kvm) {
         if (hostProbe == null) {
-            hostProbe = SupervisorInstructionProbe.run(kvm, List.of(CpuFeature.values()));
+            try {
+                hostProbe = SupervisorInstructionProbe.run(kvm, List.of(CpuFeature.values()));
+            } catch (RuntimeException e) {
+                hostProbe = SupervisorInstructionProbe.Result.NONE; // a host that cannot run the probe: hide nothing
+            }
         }
         return hostProbe;
     }

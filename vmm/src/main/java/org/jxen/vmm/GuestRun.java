@@ -110,7 +110,7 @@ final class GuestRun implements AutoCloseable {
         this.vm = v;
         logInstructionProbe(v.instructionProbe());
         UserSyscallProbe.Result syscall = v.userSyscallProbe();
-        if (!syscall.entersKernel()) {
+        if (syscall.outcome() == UserSyscallProbe.Outcome.FAULTS) {
             LOG.info("this host's KVM does not take a guest's user-mode syscall into the guest's kernel ({}): a guest's"
                     + " user processes fail at their first system call", syscall.detail());
         }
