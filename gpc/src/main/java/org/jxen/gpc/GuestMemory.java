@@ -96,6 +96,19 @@ public final class GuestMemory {
         return slot;
     }
 
+    /**
+     * Adds a memslot with the lowest id at or above {@code firstId} that no slot has, atomically with
+     * respect to other changes; as {@link #addSlot} otherwise.
+     */
+    public synchronized Memslot addSlotWithFreeId(int firstId, long gpa, long size, HostMemory memory, long memoryOffset,
+            int flags) {
+        int id = firstId;
+        while (map.byId(id) != null) {
+            id++;
+        }
+        return addSlot(id, gpa, size, memory, memoryOffset, flags);
+    }
+
     /** Removes memslot {@code id}: when this returns, no cache maps it and no thread is inside one that did. */
     public synchronized Memslot removeSlot(int id) {
         MemoryMap old = map;

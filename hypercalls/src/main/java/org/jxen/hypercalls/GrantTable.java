@@ -25,10 +25,11 @@ import org.jxen.gpc.MappedArea;
  *
  * <h2>Frames</h2>
  * The table has {@link #nrFrames()} frames of 512 entries (one at the start, as in Xen), at most
- * {@link #maxFrames()}. The guest places frame {@code idx} at a RAM gfn of its choice with
+ * {@link #maxFrames()}. The guest places frame {@code idx} at a gfn of its choice with
  * {@code XENMEM_add_to_physmap(XENMAPSPACE_grant_table, idx, gfn)}; asking for a frame beyond the
  * current size grows the table, as in Xen. As shared_info does in jxen (and in KVM), a frame lives
- * in the guest's page at that gfn, which the host reaches through one gfn-to-pfn cache per frame. A
+ * in the guest's page at that gfn (at a gfn outside RAM, in a page of its own: {@link GuestPhysmap}'s
+ * overlays), which the host reaches through one gfn-to-pfn cache per frame. A
  * frame's first placement zeroes the page (a new Xen frame is empty); moving it to another gfn
  * moves its contents; the old gfn is ordinary RAM again with its content as it was. A frame placed
  * nowhere has no entries the guest could have filled: its references are bad.
@@ -187,7 +188,7 @@ public final class GrantTable implements AutoCloseable {
 
     /**
      * {@code XENMEM_add_to_physmap(XENMAPSPACE_grant_table, idx, gfn)}: places frame {@code idx} at
-     * RAM gfn {@code gfn}, which the caller has checked holds no other Xen frame and no backend
+     * {@code gfn} (RAM, or an overlay page the caller added), which the caller has checked holds no other Xen frame and no backend
      * mapping. Returns 0 or {@code -EINVAL} (a status-frame index, or beyond the limit). Caller holds
      * the p2m lock and is not inside a cache.
      */

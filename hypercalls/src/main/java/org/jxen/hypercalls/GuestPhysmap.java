@@ -28,6 +28,13 @@ import org.jxen.gpc.Memslot;
  * when the frame moves on, the gfn is populated RAM again with its content as it was (Xen would
  * leave a hole there).</li>
  * </ul>
+ * A Xen frame may also be placed at a gfn that no memslot backs (a hole: Linux in a PVH domain puts
+ * its grant-table frames in unused guest-physical space): there it lives in a page of its own, a
+ * one-page memslot of the domain's memory, as Xen maps a page of its own into the p2m. Such an
+ * <em>overlay</em> page is not RAM and not the guest's memory; when the frame moves on, the memslot
+ * goes and the gfn is a hole again, as in Xen. Holes in {@code [0xfec00000, 4 GiB)} (IOAPIC, local
+ * APIC, Xen's special pages, KVM's own pages, firmware) and above 1 TiB are refused, and there are at
+ * most {@value #MAX_OVERLAYS} overlays.
  * A populated gfn can be <em>pinned</em>: mapped by a host backend through a grant
  * ({@link GrantTable#mapForeign}). A pinned gfn is not ballooned out and gets no Xen frame.
  *
@@ -63,6 +70,20 @@ public final class GuestPhysmap {
     private final BitSet ballooned = new BitSet();
     private final Map<Long, String> xenFrames = new HashMap<>();
     private final Map<Long, Integer> pins = new HashMap<>();
+    /** Xen frames placed in holes: gfn to the page's memslot; read without the lock by {@link #isRam}. */
+    private final Map<Long, Overlay> overlays = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** An overlay page: its memslot id and host memory. */
+    private record Overlay(int slotId, HostMemory memory) {
+    }
+
+    /** The most Xen frames in holes at once (a grant table's frames and shared_info, with room). */
+    public static final int MAX_OVERLAYS = 256;
+    /** Memslot ids of overlays start here (below: RAM and the special pages). */
+    static final int FIRST_OVERLAY_SLOT = 64;
+    private static final long NO_OVERLAY_START_GFN = 0xfec00;
+    private static final long NO_OVERLAY_END_GFN = 0x100000;
+    private static final long OVERLAY_LIMIT_GFN = 1L << (40 - PAGE_SHIFT);
     private long maxPages;
     private long pagesWithoutGfn;
 
@@ -78,13 +99,23 @@ public final class GuestPhysmap {
 
     // ------------------------------------------------------------------ queries
 
-    /** True when a writable memslot backs the page of {@code gfn} now. */
+    /** True when a writable memslot backs the page of {@code gfn} now, and it is not an overlay page. */
     public boolean isRam(long gfn) {
         if (gfn < 0 || gfn > (Long.MAX_VALUE >>> PAGE_SHIFT)) {
             return false;
         }
         Memslot s = memory.currentMap().find(gfn << PAGE_SHIFT);
-        return s != null && !s.isReadOnly();
+        return s != null && !s.isReadOnly() && !overlays.containsKey(gfn);
+    }
+
+    /** True when a Xen frame placed in a hole lives at {@code gfn} in a page of its own. */
+    public boolean isOverlay(long gfn) {
+        return overlays.containsKey(gfn);
+    }
+
+    /** How many Xen frames live in holes now. */
+    public int overlayCount() {
+        return overlays.size();
     }
 
     /** True when {@code gfn} is RAM the guest owns now: not ballooned out and not a Xen frame. */
@@ -123,14 +154,14 @@ public final class GuestPhysmap {
     /** {@code tot_pages}: the populated RAM, plus pages the domain got without a gfn. */
     public synchronized long totPages() {
         MemoryMap m = memory.currentMap();
-        long pages = ramPages(m) + pagesWithoutGfn;
+        long pages = ramPages(m) - overlays.size() + pagesWithoutGfn;
         for (int g = ballooned.nextSetBit(0); g >= 0; g = ballooned.nextSetBit(g + 1)) {
             if (isRam(m, g)) {
                 pages--;
             }
         }
         for (long g : xenFrames.keySet()) {
-            if (isRam(m, g)) {
+            if (isRam(m, g) && !overlays.containsKey(g)) {
                 pages--;
             }
         }
@@ -235,10 +266,64 @@ public final class GuestPhysmap {
         }
     }
 
-    /** The Xen frame at {@code gfn} moved away: the gfn is populated RAM again. Caller holds the p2m lock. */
+    /**
+     * The Xen frame at {@code gfn} moved away: the gfn is populated RAM again, or, for an overlay, a
+     * hole again (its memslot removed). Caller holds the p2m lock and is not inside a cache.
+     */
     void removeXenFrame(long gfn) {
         assert Thread.holdsLock(this);
         xenFrames.remove(gfn);
+        removeOverlay(gfn);
+    }
+
+    /**
+     * Gives hole {@code gfn} a page of its own for a Xen frame: a one-page memslot of new, zeroed host
+     * memory. Returns false, changing nothing, when the gfn is not a hole this allows, there are
+     * {@value #MAX_OVERLAYS} overlays already, or the host refuses the memslot. Caller holds the p2m
+     * lock and is not inside a cache.
+     */
+    boolean addOverlay(long gfn) {
+        assert Thread.holdsLock(this);
+        if (gfn < 0 || gfn >= OVERLAY_LIMIT_GFN || (gfn >= NO_OVERLAY_START_GFN && gfn < NO_OVERLAY_END_GFN)
+                || overlays.size() >= MAX_OVERLAYS || overlays.containsKey(gfn)
+                || memory.currentMap().find(gfn << PAGE_SHIFT) != null) {
+            return false;
+        }
+        HostMemory page;
+        try {
+            page = HostMemory.anonymous(memory.name() + "-xen-frame-0x" + Long.toHexString(gfn), HostMemory.PAGE_SIZE);
+        } catch (RuntimeException e) {
+            return false;
+        }
+        try {
+            Memslot slot = memory.addSlotWithFreeId(FIRST_OVERLAY_SLOT, gfn << PAGE_SHIFT, HostMemory.PAGE_SIZE, page, 0, 0);
+            overlays.put(gfn, new Overlay(slot.id(), page));
+            return true;
+        } catch (RuntimeException e) {
+            page.close(); // overlapping a slot KVM keeps for itself, or KVM out of memslots
+            return false;
+        }
+    }
+
+    /** Removes the overlay page at {@code gfn}, if any. Caller holds the p2m lock and is not inside a cache. */
+    void removeOverlay(long gfn) {
+        assert Thread.holdsLock(this);
+        Overlay o = overlays.remove(gfn);
+        if (o != null) {
+            if (memory.currentMap().byId(o.slotId()) != null) {
+                memory.removeSlot(o.slotId());
+            }
+            o.memory().close();
+        }
+    }
+
+    /** Removes every overlay page and releases its memory; when the domain closes. Not inside a cache. */
+    public synchronized void releaseOverlays() {
+        requireOutsideCaches();
+        for (Long gfn : java.util.List.copyOf(overlays.keySet())) {
+            xenFrames.remove(gfn);
+            removeOverlay(gfn);
+        }
     }
 
     /** A backend maps {@code gfn}. Caller holds the p2m lock. */

@@ -315,8 +315,9 @@ final class MemoryOps {
 
     /**
      * Places shared_info or grant-table frame {@code idx} at {@code gpfn}: the index must exist
-     * ({@code -EINVAL}) and the gfn be RAM ({@code -EINVAL}) holding no other Xen frame and no page a
-     * backend has mapped ({@code -EBUSY}).
+     * ({@code -EINVAL}); the gfn is RAM holding no other Xen frame and no page a backend has mapped
+     * ({@code -EBUSY}), or a hole, where the frame gets a page of its own ({@link GuestPhysmap}'s
+     * overlays; {@code -EINVAL} for a hole that cannot have one).
      */
     private long placeXenFrame(WordSize w, int space, long idx, long gpfn) {
         boolean validIndex = space == XenMapSpace.SHARED_INFO ? idx == 0 : idx >= 0 && idx < grantTable.maxFrames();
@@ -324,15 +325,23 @@ final class MemoryOps {
             return -XenErrno.EINVAL; // also a status-frame index: version 1 has none
         }
         synchronized (physmap) {
-            if (!physmap.isRam(gpfn)) {
-                return -XenErrno.EINVAL;
-            }
             String there = physmap.xenFrameAt(gpfn);
             String what = space == XenMapSpace.SHARED_INFO ? "shared_info" : "grant table frame " + idx;
             if ((there != null && !there.equals(what)) || physmap.pinCount(gpfn) > 0) {
                 return -XenErrno.EBUSY; // jxen does not stack one Xen frame on another or on a granted page
             }
-            return space == XenMapSpace.SHARED_INFO ? mapSharedInfo(w, idx, gpfn) : grantTable.mapFrame(idx, gpfn);
+            boolean added = false;
+            if (!physmap.isRam(gpfn) && !physmap.isOverlay(gpfn)) {
+                if (!physmap.addOverlay(gpfn)) {
+                    return -XenErrno.EINVAL;
+                }
+                added = true;
+            }
+            long rc = space == XenMapSpace.SHARED_INFO ? mapSharedInfo(w, idx, gpfn) : grantTable.mapFrame(idx, gpfn);
+            if (rc != 0 && added) {
+                physmap.removeOverlay(gpfn);
+            }
+            return rc;
         }
     }
 

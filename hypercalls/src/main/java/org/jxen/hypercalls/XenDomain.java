@@ -279,9 +279,11 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
     /**
      * The domain shuts down: with the SCHEDOP_shutdown_code reason if the guest set one, else
      * {@code reason}. Timers and watchdogs stop; the platform stops the vCPUs. {@code vcpuId} is the
-     * caller's vCPU, or -1 for the host (a watchdog).
+     * caller's vCPU, or -1 for the host (a watchdog). Besides {@code SCHEDOP_shutdown}, the platform's
+     * ACPI sleep and reset registers call this (as Xen's own ACPI PM emulation shuts a domain down).
+     * From the calling vCPU's thread, or any thread for -1.
      */
-    void shutdown(int vcpuId, int reason) {
+    public void shutdown(int vcpuId, int reason) {
         int code = shutdownCode;
         int r = code >= 0 ? code : reason;
         shutdownReason = r;
@@ -472,6 +474,7 @@ public final class XenDomain implements HypercallDispatcher, AutoCloseable {
         eventChannels.release();
         sharedInfo.deactivate();
         pvclocks.close();
+        memoryOps.physmap().releaseOverlays();
     }
 
     /** Tasks waiting on the domain's scheduler (timers, watchdogs, calibration, retries); for tests. */

@@ -119,7 +119,8 @@ class MemoryOpsTest extends PhysmapTestBase {
                 "beyond the limit");
         assertEquals(-XenErrno.EINVAL, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE,
                 XenMapSpace.IDX_GRANT_TABLE_STATUS, 1502), "no status frames in version 1");
-        assertEquals(-XenErrno.EINVAL, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 2, LOW_RAM / PAGE), "not RAM");
+        assertEquals(-XenErrno.EINVAL, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 2, 0xfee00),
+                "a hole where the local APIC is");
         assertEquals(-XenErrno.EINVAL, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 2, ROM_GPA / PAGE), "read-only");
         assertEquals(-XenErrno.EINVAL, addToPhysmap(w, SELF, XenMapSpace.SHARED_INFO, 1, 1502), "shared_info has one frame");
         assertEquals(-XenErrno.ENOSYS, addToPhysmap(w, SELF, XenMapSpace.GMFN, 1503, 1502));
@@ -131,6 +132,44 @@ class MemoryOpsTest extends PhysmapTestBase {
         assertEquals(-XenErrno.EFAULT, memoryOp(w, XenMem.ADD_TO_PHYSMAP, LOW_RAM - 4));
         assertEquals(-XenErrno.EDOM, memoryOp(w, XenMem.ADD_TO_PHYSMAP | (0x10000L << XenMem.EXTENT_SHIFT), ARGS + 512));
         assertNull(domain.physmap().xenFrameAt(1502));
+    }
+
+    @ParameterizedTest
+    @EnumSource(WordSize.class)
+    void framesInAHoleGetAPageOfTheirOwn(WordSize w) {
+        long hole = LOW_RAM / PAGE + 16; // between the low RAM and the ROM: no memslot
+        GuestPhysmap p = domain.physmap();
+        long tot = p.totPages();
+        int slots = memory.currentMap().size();
+        assertEquals(0, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 0, hole));
+        assertTrue(p.isOverlay(hole));
+        assertTrue(!p.isRam(hole), "an overlay page is not RAM");
+        assertEquals("grant table frame 0", p.xenFrameAt(hole));
+        assertEquals(slots + 1, memory.currentMap().size(), "a one-page memslot");
+        assertEquals(tot, p.totPages(), "a frame in a hole takes none of the guest's memory");
+        assertTrue(pageIsZero(hole), "a new grant frame is empty");
+        assertEquals(0, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 0, hole), "the same place again");
+        assertEquals(slots + 1, memory.currentMap().size());
+
+        memory.putLong(hole * PAGE + 8, 0x1234_0000_0001L); // the guest fills in entry 1 through the page
+        assertEquals(0, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 0, 1700), "moved to RAM");
+        assertEquals(0x1234_0000_0001L, memory.getLong(1700 * PAGE + 8), "entries move with the frame");
+        assertTrue(!p.isOverlay(hole));
+        assertNull(memory.currentMap().find(hole * PAGE), "the gfn is a hole again, as in Xen");
+        assertEquals(slots, memory.currentMap().size());
+        assertEquals(tot - 1, p.totPages(), "now over a RAM page");
+
+        assertEquals(0, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 0, hole + 1), "and back into a hole");
+        assertEquals(0x1234_0000_0001L, memory.getLong((hole + 1) * PAGE + 8));
+        assertEquals(0, addToPhysmap(w, SELF, XenMapSpace.SHARED_INFO, 0, hole + 2), "shared_info in a hole too");
+        assertEquals(2, p.overlayCount());
+        assertEquals(-XenErrno.EBUSY, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 1, hole + 2), "one on another");
+        assertEquals(-XenErrno.EINVAL, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 1, 1L << 28), "above 1 TiB");
+        assertEquals(-XenErrno.EINVAL, addToPhysmap(w, SELF, XenMapSpace.GRANT_TABLE, 1, 0xfeff8), "special pages");
+        assertEquals(2, p.overlayCount(), "refusals leave nothing behind");
+        p.releaseOverlays();
+        assertEquals(0, p.overlayCount());
+        assertEquals(slots, memory.currentMap().size(), "the domain's end removes them");
     }
 
     private static final long IDXS = ARRAY;
@@ -162,7 +201,7 @@ class MemoryOpsTest extends PhysmapTestBase {
         entry(w, 0, 0, 1600);
         entry(w, 1, 1, 1601);
         entry(w, 2, GrantTable.DEFAULT_MAX_FRAMES, 1602);
-        entry(w, 3, 2, LOW_RAM / PAGE);
+        entry(w, 3, 2, 0xfec00); // a hole where the IOAPIC is
         entry(w, 4, 1 | XenMapSpace.IDX_GRANT_TABLE_STATUS, 1603);
         entry(w, 5, 3, 1600); // frame 0 is there
         entry(w, 6, 3, 1603);

@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import org.jxen.gpc.Memslot;
+import org.jxen.kvm.boot.AcpiTables;
 import org.jxen.kvm.boot.BootState;
 import org.jxen.kvm.boot.ElfImage;
 import org.jxen.kvm.boot.ElfLoadException;
@@ -23,8 +24,21 @@ public final class DirectBoot {
     private DirectBoot() {
     }
 
-    /** What was loaded where. */
-    public record Booted(LoadedKernel kernel, long startInfoGpa, BootState state) {
+    /** What was loaded where; {@code acpi} is null when there was no room for ACPI tables. */
+    public record Booted(LoadedKernel kernel, long startInfoGpa, BootState state, AcpiTables.Layout acpi,
+            List<HvmStartInfo.Module> modules) {
+    }
+
+    /**
+     * What the kernel is given besides its image: the command line ({@code null}: none), guest-physical
+     * ranges outside RAM that it must leave alone ({@link SpecialPages}), and modules (their bytes;
+     * Linux takes the first as its initramfs), placed after the kernel, each page-aligned.
+     */
+    public record Options(String cmdline, List<HvmStartInfo.MemmapEntry> reserved, List<byte[]> modules) {
+        public Options {
+            reserved = List.copyOf(reserved);
+            modules = List.copyOf(modules);
+        }
     }
 
     public static Booted boot(VirtualMachine vm, ElfImage image, String cmdline) throws ElfLoadException {
@@ -38,6 +52,18 @@ public final class DirectBoot {
      */
     public static Booted boot(VirtualMachine vm, ElfImage image, String cmdline, List<HvmStartInfo.MemmapEntry> reserved)
             throws ElfLoadException {
+        return bootWith(vm, image, new Options(cmdline, reserved, List.of()));
+    }
+
+    /**
+     * As {@link #boot(VirtualMachine, ElfImage, String, List)}, with modules. Besides the memory map
+     * and command line, the {@code hvm_start_info} points at ACPI tables ({@link AcpiTables}: a
+     * hardware-reduced platform with one local APIC per vCPU, as Xen's toolstack gives a PVH guest),
+     * written in the reserved area below 1 MiB when guest RAM starts at 0 and covers it.
+     */
+    public static Booted bootWith(VirtualMachine vm, ElfImage image, Options options) throws ElfLoadException {
+        String cmdline = options.cmdline();
+        List<HvmStartInfo.MemmapEntry> reserved = options.reserved();
         LoadedKernel k = ElfLoader.load(image, vm.memory());
         List<HvmStartInfo.MemmapEntry> memmap = new ArrayList<>();
         for (Memslot s : vm.memory().currentMap().slots()) {
@@ -54,16 +80,42 @@ public final class DirectBoot {
         }
         memmap.addAll(reserved);
         memmap.sort(java.util.Comparator.comparingLong(HvmStartInfo.MemmapEntry::addr));
-        long startInfo = k.physicalEndAlignedTo(4096);
-        long needed = HvmStartInfo.size(cmdline, memmap);
+        long next = k.physicalEndAlignedTo(4096);
+        List<HvmStartInfo.Module> modules = new ArrayList<>();
+        for (byte[] module : options.modules()) {
+            long size = module.length;
+            if (next + size > (1L << 32) || ElfLoader.firstNotWritable(vm.memory().currentMap(), next, size) != -1) {
+                throw new ElfLoadException(String.format("no guest RAM below 4 GiB for module %d (%d bytes) after the"
+                        + " kernel (at 0x%x)", modules.size(), size, next));
+            }
+            if (!vm.memory().write(next, MemorySegment.ofArray(module))) {
+                throw new ElfLoadException("module " + modules.size() + ": the guest memory map changed during the write");
+            }
+            modules.add(new HvmStartInfo.Module(next, size));
+            next = (next + size + 4095) & ~4095L;
+        }
+        AcpiTables.Layout acpi = null;
+        if (lowReservedArea(memmap)) {
+            acpi = AcpiTables.write(vm.memory(), AcpiTables.DEFAULT_GPA, vm.vcpus().size());
+        }
+        HvmStartInfo.Contents contents = new HvmStartInfo.Contents(cmdline, memmap, acpi == null ? 0 : acpi.rsdp(),
+                modules);
+        long startInfo = next;
+        long needed = HvmStartInfo.size(contents);
         if (!vm.memory().isBacked(startInfo, needed) || startInfo + needed > (1L << 32)) {
             throw new ElfLoadException("no guest RAM below 4 GiB for hvm_start_info after the kernel (at 0x"
                     + Long.toHexString(startInfo) + ")");
         }
-        HvmStartInfo.write(vm.memory(), startInfo, cmdline, memmap);
+        HvmStartInfo.write(vm.memory(), startInfo, contents);
         BootState state = BootState.pvh32(image.bootEntry(), startInfo);
         apply(vm.vcpu(0).kvmVcpu(), state);
-        return new Booted(k, startInfo, state);
+        return new Booted(k, startInfo, state, acpi, List.copyOf(modules));
+    }
+
+    /** True when the memory map reserves the BIOS area where {@link AcpiTables#DEFAULT_GPA} lies. */
+    private static boolean lowReservedArea(List<HvmStartInfo.MemmapEntry> memmap) {
+        return memmap.stream().anyMatch(e -> e.type() == HvmStartInfo.MEMMAP_TYPE_RESERVED
+                && e.addr() <= AcpiTables.DEFAULT_GPA && e.addr() + e.size() >= AcpiTables.DEFAULT_GPA + 0x10000);
     }
 
     /** Loads {@code state} into a vCPU's registers. */

@@ -47,6 +47,12 @@ enum KvmIoctl {
     KVM_GET_MP_STATE(Dir.READ, 0x98, 4),
     /** {@code _IOW(KVMIO, 0x99, struct kvm_mp_state)}. */
     KVM_SET_MP_STATE(Dir.WRITE, 0x99, 4),
+    /** {@code _IOR(KVMIO, 0x8c, struct kvm_fpu)}. */
+    KVM_GET_FPU(Dir.READ, 0x8c, 416),
+    /** {@code _IOR(KVMIO, 0x9f, struct kvm_vcpu_events)}. */
+    KVM_GET_VCPU_EVENTS(Dir.READ, 0x9f, 64),
+    /** {@code _IOW(KVMIO, 0xa0, struct kvm_vcpu_events)}. */
+    KVM_SET_VCPU_EVENTS(Dir.WRITE, 0xa0, 64),
     /** {@code _IOW(KVMIO, 0x90, struct kvm_cpuid2)}. */
     KVM_SET_CPUID2(Dir.WRITE, 0x90, 8),
     /** {@code _IOWR(KVMIO, 0x91, struct kvm_cpuid2)}. */

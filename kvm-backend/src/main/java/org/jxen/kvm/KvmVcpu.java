@@ -108,6 +108,63 @@ public final class KvmVcpu implements AutoCloseable {
         Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_SREGS, sregs);
     }
 
+    /** {@code sizeof(struct kvm_vcpu_events)}. */
+    static final long VCPU_EVENTS_SIZE = 64;
+    /** Offsets in {@code struct kvm_vcpu_events}. */
+    static final long EVENTS_EXCEPTION_INJECTED = 0;
+    static final long EVENTS_EXCEPTION_NR = 1;
+    static final long EVENTS_EXCEPTION_HAS_ERROR_CODE = 2;
+    static final long EVENTS_EXCEPTION_PENDING = 3;
+    static final long EVENTS_EXCEPTION_ERROR_CODE = 4;
+    static final long EVENTS_INTERRUPT_INJECTED = 8;
+    static final long EVENTS_NMI_INJECTED = 12;
+    static final long EVENTS_FLAGS = 20;
+    /** {@code sizeof(struct kvm_fpu)} and the offset of {@code fsw}. */
+    static final long FPU_SIZE = 416;
+    static final long FPU_FSW = 130;
+
+    /**
+     * Makes the vCPU take exception {@code vector} (with {@code errorCode} when it is not negative)
+     * when it next enters the guest: {@code KVM_GET_VCPU_EVENTS}, then {@code KVM_SET_VCPU_EVENTS}
+     * with the exception marked injected and everything else as it was ({@code flags} 0, so
+     * NMI-pending, SIPI, interrupt shadow and SMM state are not touched). The exception is delivered
+     * with the RIP the vCPU has at that entry: for a trap (such as {@code #BP} after an
+     * {@code int3}), set RIP past the instruction first. Returns false, changing nothing, when an
+     * exception, interrupt or NMI is already being delivered. vCPU thread only (or before it runs).
+     */
+    public boolean injectException(int vector, int errorCode) {
+        if (vector < 0 || vector > 31) {
+            throw new IllegalArgumentException("not an exception vector: " + vector);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ev = a.allocate(VCPU_EVENTS_SIZE, 8);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_VCPU_EVENTS, ev);
+            if (ev.get(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_INJECTED) != 0
+                    || ev.get(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_PENDING) != 0
+                    || ev.get(ValueLayout.JAVA_BYTE, EVENTS_INTERRUPT_INJECTED) != 0
+                    || ev.get(ValueLayout.JAVA_BYTE, EVENTS_NMI_INJECTED) != 0) {
+                return false;
+            }
+            ev.set(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_INJECTED, (byte) 1);
+            ev.set(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_NR, (byte) vector);
+            ev.set(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_HAS_ERROR_CODE, (byte) (errorCode >= 0 ? 1 : 0));
+            ev.set(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_PENDING, (byte) 0);
+            ev.set(ValueLayout.JAVA_INT, EVENTS_EXCEPTION_ERROR_CODE, Math.max(errorCode, 0));
+            ev.set(ValueLayout.JAVA_INT, EVENTS_FLAGS, 0);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_VCPU_EVENTS, ev);
+            return true;
+        }
+    }
+
+    /** {@code KVM_GET_FPU}: the x87 status word (FSW). vCPU thread only (or before it runs). */
+    public int x87StatusWord() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fpu = a.allocate(FPU_SIZE, 8);
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_FPU, fpu);
+            return Short.toUnsignedInt(fpu.get(ValueLayout.JAVA_SHORT, FPU_FSW));
+        }
+    }
+
     /** {@code KVM_SET_CPUID2}. */
     public void setCpuid(List<CpuidEntry> entries) {
         try (Arena a = Arena.ofConfined()) {

@@ -3,11 +3,16 @@ package org.jxen.kvm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 import org.jxen.abi.WordSize;
 import org.jxen.hypercalls.HypercallRequest;
 import org.jxen.hypercalls.time.SchedStat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One vCPU of a {@link VirtualMachine}, run by its own platform thread: an explicit state machine
@@ -24,6 +29,8 @@ import org.jxen.hypercalls.time.SchedStat;
  * observed it.
  */
 public final class Vcpu {
+    private static final Logger LOG = LoggerFactory.getLogger(Vcpu.class);
+
     /** The lifecycle of the vCPU thread. */
     public enum State {
         CREATED, RUNNING, PAUSED, STOPPED,
@@ -61,6 +68,8 @@ public final class Vcpu {
     private volatile boolean offline;
     /** The vCPU thread's scheduler statistics, open while the thread runs. */
     private volatile SchedStat schedStat;
+    /** Instructions KVM failed to emulate that this vCPU completed ({@link InstructionCompletion}), by name. */
+    private final Map<String, Long> completedInstructions = new ConcurrentHashMap<>();
 
     Vcpu(VirtualMachine vm, KvmVcpu kvm) {
         this.vm = vm;
@@ -106,6 +115,14 @@ public final class Vcpu {
     /** Exits by reason, interrupted runs and hypercalls of this vCPU (for metrics); from any thread. */
     public VcpuStats stats() {
         return stats;
+    }
+
+    /**
+     * How many times this vCPU completed, in userspace, an instruction that KVM failed to emulate
+     * ({@link InstructionCompletion}), by instruction ("int3", "fwait"). Any thread.
+     */
+    public Map<String, Long> completedInstructions() {
+        return Map.copyOf(completedInstructions);
     }
 
     /** Starts the vCPU thread. */
@@ -230,6 +247,9 @@ public final class Vcpu {
                 run.setImmediateExit(false);
                 int req = request;
                 if (req == REQUEST_STOP) {
+                    if (LOG.isDebugEnabled()) {
+                        LOG.debug("vcpu {} stops at:\n{}", id(), EmulationFailureReport.registers(registerState()));
+                    }
                     reason = stopReason != null ? stopReason : new StopReason(StopReason.Kind.REQUESTED, "stop requested");
                     break;
                 }
@@ -322,8 +342,14 @@ public final class Vcpu {
                 return new StopReason(StopReason.Kind.GUEST, "system event " + run.systemEventType());
             }
             case KvmExit.KVM_EXIT_INTERNAL_ERROR -> {
-                return new StopReason(StopReason.Kind.ERROR, "KVM_EXIT_INTERNAL_ERROR suberror " + run.internalSuberror()
-                        + " data " + java.util.Arrays.toString(run.internalData()) + " at rip 0x"
+                int suberror = run.internalSuberror();
+                long[] data = run.internalData();
+                Optional<EmulationFailure> f = EmulationFailure.of(suberror, data);
+                if (f.isPresent()) {
+                    return emulationFailure(f.get());
+                }
+                return new StopReason(StopReason.Kind.ERROR, "KVM_EXIT_INTERNAL_ERROR suberror " + suberror
+                        + " data " + java.util.Arrays.toString(data) + " at rip 0x"
                         + Long.toHexString(run.reg(KvmRun.Regs.RIP)));
             }
             case KvmExit.KVM_EXIT_FAIL_ENTRY -> {
@@ -337,6 +363,55 @@ public final class Vcpu {
                 return new StopReason(StopReason.Kind.ERROR, "unhandled " + KvmExit.name(exit));
             }
         }
+    }
+
+    /**
+     * KVM failed to emulate an instruction: complete it when {@link InstructionCompletion} knows how
+     * (re-enter the guest), else stop with a report of the instruction and the address it touches.
+     */
+    private StopReason emulationFailure(EmulationFailure f) {
+        MemorySegment sregs = run.sregs();
+        Optional<InstructionCompletion.Action> action = InstructionCompletion.of(f, Sregs.is64BitCode(sregs),
+                Sregs.get(sregs, Sregs.CR0), kvm::x87StatusWord);
+        if (action.isPresent() && complete(action.get())) {
+            return null;
+        }
+        EmulationFailureReport.State s = registerState();
+        String line = EmulationFailureReport.describe(f, s, kvm::translate, vm.memory().currentMap());
+        LOG.info("vcpu {}: {}\n{}", id(), line, EmulationFailureReport.registers(s));
+        return new StopReason(StopReason.Kind.ERROR, line);
+    }
+
+    private boolean complete(InstructionCompletion.Action a) {
+        long rip = run.reg(KvmRun.Regs.RIP);
+        switch (a) {
+            case InstructionCompletion.Advance adv -> run.setReg(KvmRun.Regs.RIP, rip + adv.length());
+            case InstructionCompletion.Inject inj -> {
+                if (!kvm.injectException(inj.vector(), -1)) {
+                    return false; // another event is being delivered: do not stack one on it
+                }
+                if (inj.advance() != 0) {
+                    run.setReg(KvmRun.Regs.RIP, rip + inj.advance());
+                }
+            }
+        }
+        if (completedInstructions.merge(a.instruction(), 1L, Long::sum) == 1) {
+            LOG.info("vcpu {}: KVM could not emulate {} at rip 0x{}; jxen completed it ({}); later ones are only"
+                    + " counted", id(), a.instruction(), Long.toHexString(rip), a);
+        }
+        return true;
+    }
+
+    /** The vCPU's registers as the last exit left them (the sync-regs copy). vCPU thread. */
+    private EmulationFailureReport.State registerState() {
+        long[] regs = new long[18];
+        for (int i = 0; i < regs.length; i++) {
+            regs[i] = run.reg(i);
+        }
+        MemorySegment sregs = run.sregs();
+        return new EmulationFailureReport.State(regs, Sregs.get(sregs, Sregs.CR0), Sregs.get(sregs, Sregs.CR2),
+                Sregs.get(sregs, Sregs.CR3), Sregs.get(sregs, Sregs.CR4), Sregs.get(sregs, Sregs.EFER), Sregs.cpl(sregs),
+                Sregs.is64BitCode(sregs), Sregs.segment(sregs, Sregs.FS).base(), Sregs.segment(sregs, Sregs.GS).base());
     }
 
     private StopReason pendingStop() {

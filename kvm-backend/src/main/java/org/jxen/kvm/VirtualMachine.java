@@ -43,6 +43,9 @@ public final class VirtualMachine implements AutoCloseable {
     private final int xenMajor;
     private final int xenMinor;
     private volatile long hypercallPageGpa = -1;
+    /** What the instruction probe found on this host ({@link SupervisorInstructionProbe.Result#NONE} when not run). */
+    private final SupervisorInstructionProbe.Result instructionProbe;
+    private static SupervisorInstructionProbe.Result hostProbe;
     /** The guest's TSC (host TSC plus each vCPU's offset), read before the vCPUs run; null if unknown. */
     private final org.jxen.hypercalls.time.GuestTsc guestTsc;
     private volatile boolean closed;
@@ -56,6 +59,7 @@ public final class VirtualMachine implements AutoCloseable {
         private int xenMajor = XenAbi.XEN_VERSION_MAJOR;
         private int xenMinor = XenAbi.XEN_VERSION_MINOR;
         private PrintStream console = System.out;
+        private boolean probeInstructions = true;
 
         public Builder name(String n) {
             this.name = n;
@@ -95,6 +99,16 @@ public final class VirtualMachine implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether to hide from the guest's CPUID the features whose instructions this host's KVM
+         * cannot run in the guest's kernel ({@link SupervisorInstructionProbe}, run once per process);
+         * default true. False gives the guest KVM's supported CPUID as it is.
+         */
+        public Builder probeInstructions(boolean on) {
+            this.probeInstructions = on;
+            return this;
+        }
+
         public VirtualMachine build() {
             return new VirtualMachine(this);
         }
@@ -130,12 +144,14 @@ public final class VirtualMachine implements AutoCloseable {
                 memory.addSlot(1, 1L << 32, b.memoryBytes - low, highRam, 0, 0);
             }
             List<CpuidEntry> supported = kvm.supportedCpuid();
+            this.instructionProbe = b.probeInstructions ? hostProbe(kvm) : SupervisorInstructionProbe.Result.NONE;
             boolean tscKhz = kvm.checkExtension(KvmCap.KVM_CAP_GET_TSC_KHZ) != 0;
             List<KvmVcpu> created = new ArrayList<>();
             for (int i = 0; i < b.vcpus; i++) {
                 KvmVcpu kv = v.createVcpu(i);
                 created.add(kv);
-                kv.setCpuid(XenCpuidLeaves.forVcpu(supported, i, xenMajor, xenMinor, tscKhz ? kv.tscKhz() : 0));
+                kv.setCpuid(XenCpuidLeaves.forVcpu(supported, i, xenMajor, xenMinor, tscKhz ? kv.tscKhz() : 0,
+                        instructionProbe.hidden()));
                 vcpus.add(new Vcpu(this, kv));
             }
             this.guestTsc = KvmGuestTsc.read(kvm, created, supported);
@@ -152,6 +168,46 @@ public final class VirtualMachine implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /**
+     * What {@link SupervisorInstructionProbe} found on this host: the features whose instructions KVM
+     * cannot run in a guest's kernel, those hidden from this VM's CPUID, and those the guest sees
+     * anyway. {@link SupervisorInstructionProbe.Result#NONE} when the builder turned the probe off.
+     */
+    public SupervisorInstructionProbe.Result instructionProbe() {
+        return instructionProbe;
+    }
+
+    private static UserSyscallProbe.Result hostUserSyscall;
+
+    /**
+     * Whether this host's KVM takes a guest's user-mode {@code syscall} into the guest's kernel
+     * ({@link UserSyscallProbe}), measured on the first call in the process (a few milliseconds).
+     */
+    public UserSyscallProbe.Result userSyscallProbe() {
+        synchronized (VirtualMachine.class) {
+            if (hostUserSyscall == null) {
+                try {
+                    hostUserSyscall = UserSyscallProbe.run(kvm);
+                } catch (RuntimeException e) {
+                    hostUserSyscall = new UserSyscallProbe.Result(UserSyscallProbe.Outcome.UNKNOWN, -1, e.toString());
+                }
+            }
+            return hostUserSyscall;
+        }
+    }
+
+    /** The host's probe result, measured once per process (the host does not change under it). */
+    private static synchronized SupervisorInstructionProbe.Result hostProbe(Kvm kvm) {
+        if (hostProbe == null) {
+            try {
+                hostProbe = SupervisorInstructionProbe.run(kvm, List.of(CpuFeature.values()));
+            } catch (RuntimeException e) {
+                hostProbe = SupervisorInstructionProbe.Result.NONE; // a host that cannot run the probe: hide nothing
+            }
+        }
+        return hostProbe;
     }
 
     public GuestMemory memory() {

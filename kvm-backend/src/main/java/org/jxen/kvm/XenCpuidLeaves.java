@@ -2,6 +2,7 @@ package org.jxen.kvm;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.jxen.abi.XenCpuid;
 
 /**
@@ -48,6 +49,27 @@ public final class XenCpuidLeaves {
      * </pre>
      */
     public static List<CpuidEntry> forVcpu(List<CpuidEntry> supported, int vcpuId, int major, int minor, long tscKhz) {
+        return forVcpu(supported, vcpuId, major, minor, tscKhz, Set.of());
+    }
+
+    /**
+     * As {@link #forVcpu(List, int, int, int, long)}, without the CPUID bits of {@code hidden}: the
+     * features whose instructions this host's KVM cannot run in the guest's kernel
+     * ({@link SupervisorInstructionProbe.Result#hidden()}). Hiding RDTSCP also clears the RDTSCP bit
+     * of Xen's TSC leaf.
+     */
+    public static List<CpuidEntry> forVcpu(List<CpuidEntry> supported, int vcpuId, int major, int minor, long tscKhz,
+            Set<CpuFeature> hidden) {
+        if (!hidden.isEmpty()) {
+            List<CpuidEntry> visible = new ArrayList<>();
+            for (CpuidEntry e : supported) {
+                for (CpuFeature f : hidden) {
+                    e = f.clearIn(e);
+                }
+                visible.add(e);
+            }
+            supported = visible;
+        }
         List<CpuidEntry> out = new ArrayList<>();
         for (CpuidEntry e : supported) {
             int f = e.function();

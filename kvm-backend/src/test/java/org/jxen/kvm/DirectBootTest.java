@@ -107,6 +107,10 @@ class DirectBootTest {
             domain.vm.set(vm);
             DirectBoot.Booted b = DirectBoot.boot(vm, ElfImage.parse(Guests.image(guest)), "console=hvc0");
             assertTrue(b.startInfoGpa() >= b.kernel().physicalEnd());
+            // ACPI tables in the reserved BIOS area, found through rsdp_paddr
+            assertTrue(b.acpi() != null);
+            assertEquals(b.acpi().rsdp(), vm.memory().getLong(b.startInfoGpa() + 32));
+            assertEquals(0x2052545020445352L, vm.memory().getLong(b.acpi().rsdp()), "\"RSD PTR \"");
             vm.start();
             Vcpu.StopReason why = vm.vcpu(0).stopped().get(20, TimeUnit.SECONDS);
             return why.toString();
@@ -134,6 +138,32 @@ class DirectBootTest {
         assertTrue(domain.calls.contains("48/BITS_32"), domain.calls.toString());
         assertTrue(domain.calls.contains("48/BITS_64"), domain.calls.toString());
         assertTrue(out.contains("32-bit arch_0 -> 5a5a5a5a ok"), out);
+    }
+
+    @Test
+    void modulesFollowTheKernelAndAreListedInTheStartInfo() throws Exception {
+        try (VirtualMachine vm = VirtualMachine.builder().name("modules").memory(32 << 20).console(null).build()) {
+            byte[] first = "an initramfs".getBytes(StandardCharsets.UTF_8);
+            byte[] second = new byte[5000];
+            java.util.Arrays.fill(second, (byte) 7);
+            DirectBoot.Booted b = DirectBoot.bootWith(vm, ElfImage.parse(Guests.image("pvh-hello")),
+                    new DirectBoot.Options("x", java.util.List.of(), java.util.List.of(first, second)));
+            assertEquals(2, b.modules().size());
+            long m0 = b.modules().get(0).paddr();
+            long m1 = b.modules().get(1).paddr();
+            assertEquals(b.kernel().physicalEndAlignedTo(4096), m0, "the first module right after the kernel");
+            assertEquals(m0 + 4096, m1, "page-aligned");
+            assertTrue(b.startInfoGpa() >= m1 + second.length);
+            assertEquals('a', vm.memory().getByte(m0));
+            assertEquals(7, vm.memory().getByte(m1 + 4999));
+            assertEquals(2, vm.memory().getInt(b.startInfoGpa() + 12), "nr_modules");
+            long modlist = vm.memory().getLong(b.startInfoGpa() + 16);
+            assertEquals(m0, vm.memory().getLong(modlist));
+            assertEquals(first.length, vm.memory().getLong(modlist + 8));
+            assertEquals(m1, vm.memory().getLong(modlist + 32));
+            assertEquals(second.length, vm.memory().getLong(modlist + 40));
+            assertTrue(vm.stop(Duration.ofSeconds(1)));
+        }
     }
 
     @Test

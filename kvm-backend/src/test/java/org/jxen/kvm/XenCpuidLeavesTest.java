@@ -52,4 +52,35 @@ class XenCpuidLeavesTest {
         assertEquals(0, plain.eax(), "no invariant TSC, no RDTSCP on this host");
         assertEquals(1_000_000, plain.ecx());
     }
+
+    @Test
+    void hiddenFeaturesLeaveTheirBitsAndNothingElse() {
+        List<CpuidEntry> supported = List.of(
+                new CpuidEntry(1, 0, 0, 0x000a0671, 0x00020800, 0x81202000 | (1 << 23), 0x0f8bfbff), // CX16, POPCNT
+                new CpuidEntry(7, 0, 1, 0, 0x01802852, 0, 0),
+                new CpuidEntry(0x80000001, 0, 0, 0, 0, 0x101, 0x20100800 | (1 << 27)),
+                new CpuidEntry(0x80000007, 0, 0, 0, 0, 0, 1 << 8));
+        List<CpuidEntry> t = XenCpuidLeaves.forVcpu(supported, 0, 4, 17, 2_600_000,
+                java.util.Set.of(CpuFeature.CX16, CpuFeature.RDTSCP));
+        CpuidEntry l1 = leaf(t, 1, 0);
+        assertEquals(0x81200000 | (1 << 23), l1.ecx(), "CX16 gone, POPCNT and the rest kept");
+        assertEquals(0x0f8bfbff, l1.edx());
+        assertEquals(0x20100800, leaf(t, 0x80000001, 0).edx(), "RDTSCP gone");
+        assertEquals(0x101, leaf(t, 0x80000001, 0).ecx());
+        assertEquals(0x01802852, leaf(t, 7, 0).ebx(), "leaf 7 untouched");
+        assertEquals(1 << 1, leaf(t, BASE + 3, 0).eax(), "Xen's TSC leaf no longer offers RDTSCP");
+        assertEquals(supported.get(0).ecx(), XenCpuidLeaves.forVcpu(supported, 0, 4, 17, 0, java.util.Set.of())
+                .stream().filter(e -> e.function() == 1).findFirst().orElseThrow().ecx(), "nothing hidden by default");
+    }
+
+    @Test
+    void featureBitsAreWhereIntelAndLinuxPutThem() {
+        assertEquals(13, CpuFeature.CX16.bit());
+        assertEquals(CpuFeature.Reg.ECX, CpuFeature.CX16.register());
+        assertEquals(27, CpuFeature.RDTSCP.bit());
+        assertEquals(0x80000001, CpuFeature.RDTSCP.leaf());
+        assertEquals(20, CpuFeature.SMAP.bit());
+        assertEquals(7, CpuFeature.SMAP.leaf());
+        assertEquals("sha_ni", CpuFeature.SHA_NI.linuxName());
+    }
 }

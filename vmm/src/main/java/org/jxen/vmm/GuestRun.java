@@ -18,9 +18,14 @@ import org.jxen.hypercalls.console.ConsoleRing;
 import org.jxen.hypercalls.console.ConsoleSink;
 import org.jxen.hypercalls.xenstore.XenStore;
 import org.jxen.hypercalls.xenstore.XenStoreRing;
+import java.util.stream.Collectors;
+import org.jxen.kvm.AcpiSleepRegisters;
+import org.jxen.kvm.CpuFeature;
 import org.jxen.kvm.DirectBoot;
 import org.jxen.kvm.KvmXenPlatform;
 import org.jxen.kvm.SpecialPages;
+import org.jxen.kvm.SupervisorInstructionProbe;
+import org.jxen.kvm.UserSyscallProbe;
 import org.jxen.kvm.Vcpu;
 import org.jxen.kvm.VirtualMachine;
 import org.jxen.kvm.boot.ElfImage;
@@ -52,9 +57,18 @@ final class GuestRun implements AutoCloseable {
     /** How often the console ring is looked at without an event. */
     static final long CONSOLE_POLL_MILLIS = 100;
 
-    /** What the run is made of. */
+    /** What the run is made of; {@code modules} are PVH modules' contents (Linux: the first is its initramfs). */
     record Settings(long memoryBytes, int vcpus, int xenMajor, int xenMinor, String cmdline, boolean xenStore,
-            Path xenStoreSocket) {
+            Path xenStoreSocket, List<byte[]> modules) {
+        Settings {
+            modules = List.copyOf(modules);
+        }
+
+        Settings(long memoryBytes, int vcpus, int xenMajor, int xenMinor, String cmdline, boolean xenStore,
+                Path xenStoreSocket) {
+            this(memoryBytes, vcpus, xenMajor, xenMinor, cmdline, xenStore, xenStoreSocket, List.of());
+        }
+
         Settings(long memoryBytes, int vcpus, int xenMajor, int xenMinor, String cmdline) {
             this(memoryBytes, vcpus, xenMajor, xenMinor, cmdline, true, null);
         }
@@ -94,11 +108,18 @@ final class GuestRun implements AutoCloseable {
             throw new CannotRunException("cannot create the VM: " + e.getMessage(), e);
         }
         this.vm = v;
+        logInstructionProbe(v.instructionProbe());
+        UserSyscallProbe.Result syscall = v.userSyscallProbe();
+        if (syscall.outcome() == UserSyscallProbe.Outcome.FAULTS) {
+            LOG.info("this host's KVM does not take a guest's user-mode syscall into the guest's kernel ({}): a guest's"
+                    + " user processes fail at their first system call", syscall.detail());
+        }
         try {
             this.platform = new KvmXenPlatform(vm, sink.printStream());
             this.domain = new XenDomain(platform,
                     new XenDomain.Config(DOMID, s.vcpus(), s.xenMajor(), s.xenMinor(), ".0-jxen"));
             vm.setDispatcher(domain);
+            AcpiSleepRegisters.install(vm, (vcpu, reason) -> domain.shutdown(vcpu.id(), reason));
             this.specialPages = SpecialPages.add(vm);
             int[] port = new int[1];
             this.consoleRing = new ConsoleRing(vm.memory(), specialPages.gpa(SpecialPages.CONSOLE), sink,
@@ -170,6 +191,39 @@ final class GuestRun implements AutoCloseable {
         }
     }
 
+    private static void logInstructionProbe(SupervisorInstructionProbe.Result p) {
+        if (!p.hidden().isEmpty()) {
+            LOG.info("this host's KVM cannot run these instructions in a guest kernel; their features are hidden from"
+                    + " the guest's CPUID: {}", describe(p.hidden()));
+        }
+        if (!p.failingButVisible().isEmpty()) {
+            LOG.info("this host's KVM cannot run these instructions in a guest kernel either, and shows the guest their"
+                    + " features anyway: {}; a Linux guest avoids them with {}", describe(p.failingButVisible()),
+                    linuxAvoidance(p));
+        }
+    }
+
+    private static String describe(java.util.Set<CpuFeature> features) {
+        return features.stream().map(f -> f.linuxName() + " (" + f.probeText() + ")").collect(Collectors.joining(", "));
+    }
+
+    /**
+     * The Linux command-line option that keeps a Linux guest away from the instructions this host's KVM
+     * cannot run in a guest kernel and does not let jxen hide ({@code clearcpuid=...}), or null when
+     * there are none.
+     */
+    static String linuxAvoidance(SupervisorInstructionProbe.Result p) {
+        if (p.failingButVisible().isEmpty()) {
+            return null;
+        }
+        return "clearcpuid=" + p.failingButVisible().stream().map(CpuFeature::linuxName).collect(Collectors.joining(","));
+    }
+
+    /** {@link #linuxAvoidance(SupervisorInstructionProbe.Result)} for this run's host. */
+    String linuxAvoidance() {
+        return linuxAvoidance(vm.instructionProbe());
+    }
+
     /** The VM's XenStore, or null when it runs without one. */
     XenStore xenStore() {
         return xenStore;
@@ -229,8 +283,13 @@ final class GuestRun implements AutoCloseable {
      * read on a daemon thread into the guest's console input ring.
      */
     void boot(ElfImage kernel, String cmdline, InputStream input) throws CannotRunException {
+        boot(kernel, cmdline, List.of(), input);
+    }
+
+    /** As {@link #boot(ElfImage, String, InputStream)}, with PVH modules (their contents). */
+    void boot(ElfImage kernel, String cmdline, List<byte[]> modules, InputStream input) throws CannotRunException {
         try {
-            DirectBoot.boot(vm, kernel, cmdline, List.of(specialPages.memmapEntry()));
+            DirectBoot.bootWith(vm, kernel, new DirectBoot.Options(cmdline, List.of(specialPages.memmapEntry()), modules));
         } catch (ElfLoadException e) {
             throw new CannotRunException("cannot load the kernel: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {

@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.jxen.abi.XenAbi;
 import org.jxen.guests.Guests;
@@ -64,6 +66,10 @@ final class RunCommand implements Callable<Integer> {
             description = "the kernel command line, in hvm_start_info (Linux: \"console=hvc0 earlyprintk=xen\")")
     String cmdline;
 
+    @Option(names = "--module", paramLabel = "FILE",
+            description = "a PVH module, loaded after the kernel and listed in hvm_start_info (Linux: the first is its initramfs); repeatable")
+    List<Path> modules = new ArrayList<>();
+
     @Option(names = "--xenstore-socket", paramLabel = "PATH",
             description = "also serve the guest's XenStore on this Unix socket, for Xen's tools (XENSTORED_PATH=PATH xenstore-ls)")
     Path xenstoreSocket;
@@ -106,11 +112,31 @@ final class RunCommand implements Callable<Integer> {
             if (cause != null) {
                 return fail(ExitStatus.CANNOT_RUN, "KVM is not usable: " + cause);
             }
+            List<byte[]> moduleBytes = readModules();
             return run(image, new GuestRun.Settings(memory, vcpus, xen.major(), xen.minor(), cmdline, !noXenstore,
-                    xenstoreSocket), monitorAddress);
+                    xenstoreSocket, moduleBytes), monitorAddress);
         } catch (CannotRunException e) {
             return fail(ExitStatus.CANNOT_RUN, e.getMessage());
         }
+    }
+
+    private List<byte[]> readModules() throws CannotRunException {
+        List<byte[]> out = new ArrayList<>();
+        for (Path m : modules) {
+            try {
+                if (Files.isDirectory(m)) {
+                    throw new CannotRunException(m + ": is a directory, not a module");
+                }
+                out.add(Files.readAllBytes(m));
+            } catch (NoSuchFileException e) {
+                throw new CannotRunException(m + ": no such file");
+            } catch (AccessDeniedException e) {
+                throw new CannotRunException(m + ": permission denied");
+            } catch (IOException e) {
+                throw new CannotRunException(m + ": cannot read it: " + Main.oneLine(e));
+            }
+        }
+        return out;
     }
 
     private String kernelName() {
@@ -190,13 +216,18 @@ final class RunCommand implements Callable<Integer> {
                 var mon = monitorAt == null ? null : startMonitor(run, monitorAt)) {
             Thread hook = io.stopOnSignal() ? stopOnSignal(run) : null;
             try {
-                run.boot(image, settings.cmdline(), io.in());
+                run.boot(image, settings.cmdline(), settings.modules(), io.in());
                 GuestRun.Outcome o = run.awaitEnd();
                 int status = o.exitStatus();
                 if (o.interrupted()) {
                     io.err().println("jxen: interrupted: the VM was stopped");
                 } else if (o.shutdownReason() < 0) {
-                    io.err().println("jxen: the guest stopped without shutting down: " + o.stopDetail());
+                    String avoid = run.linuxAvoidance();
+                    io.err().println("jxen: the guest stopped without shutting down: " + o.stopDetail()
+                            + (avoid != null && o.stopDetail().contains("KVM could not emulate")
+                                    ? " (this host's KVM cannot run some instructions in a guest kernel and shows their"
+                                            + " features anyway; a Linux guest avoids them with " + avoid + ")"
+                                    : ""));
                 } else if (status != ExitStatus.POWEROFF) {
                     io.err().println("jxen: the guest shut down: " + reasonName(o.shutdownReason()));
                 }

@@ -35,7 +35,7 @@ class MainTest {
         Jxen.Result r = Jxen.run("run", "--help");
         assertEquals(0, r.status(), r.toString());
         for (String option : new String[] {"--memory", "--vcpus", "--xen-version", "--cmdline", "--xenstore-socket",
-            "--no-xenstore", "--monitor", "--log-level", "kernel.elf", "13 crash", "130  interrupted"}) {
+            "--no-xenstore", "--monitor", "--log-level", "--module", "kernel.elf", "13 crash", "130  interrupted"}) {
             assertTrue(r.out().contains(option), option + " in\n" + r.out());
         }
     }
@@ -120,6 +120,32 @@ class MainTest {
         assertEquals(1, r.status(), r.toString());
         assertTrue(r.oneErrorLine(), r.toString());
         assertEquals("jxen: " + missing + ": no such file\n", r.err());
+    }
+
+    @Test
+    void missingModuleFileIsOneLineAndStatus1() {
+        Path missing = dir.resolve("no-such-initramfs.cpio");
+        Jxen.Result r = Jxen.run("run", "--module", missing.toString());
+        assertEquals(1, r.status(), r.toString());
+        assertTrue(r.oneErrorLine(), r.toString());
+        assertEquals("jxen: " + missing + ": no such file\n", r.err());
+        Jxen.Result d = Jxen.run("run", "--module", dir.toString());
+        assertEquals(1, d.status(), d.toString());
+        assertTrue(d.oneErrorLine() && d.err().contains("is a directory, not a module"), d.toString());
+    }
+
+    @Test
+    void theLinuxOptionNamesWhatTheHostShowsButCannotRun() {
+        var outcomes = new java.util.EnumMap<org.jxen.kvm.CpuFeature, org.jxen.kvm.SupervisorInstructionProbe.Outcome>(
+                org.jxen.kvm.CpuFeature.class);
+        outcomes.put(org.jxen.kvm.CpuFeature.CX16, org.jxen.kvm.SupervisorInstructionProbe.Outcome.EMULATION_FAILURE);
+        outcomes.put(org.jxen.kvm.CpuFeature.POPCNT, org.jxen.kvm.SupervisorInstructionProbe.Outcome.EMULATION_FAILURE);
+        outcomes.put(org.jxen.kvm.CpuFeature.XSAVE, org.jxen.kvm.SupervisorInstructionProbe.Outcome.EMULATION_FAILURE);
+        outcomes.put(org.jxen.kvm.CpuFeature.SMAP, org.jxen.kvm.SupervisorInstructionProbe.Outcome.RUNS);
+        var p = new org.jxen.kvm.SupervisorInstructionProbe.Result(outcomes,
+                java.util.EnumSet.of(org.jxen.kvm.CpuFeature.CX16));
+        assertEquals("clearcpuid=popcnt,xsave", GuestRun.linuxAvoidance(p), "hidden and working features are not listed");
+        assertEquals(null, GuestRun.linuxAvoidance(org.jxen.kvm.SupervisorInstructionProbe.Result.NONE));
     }
 
     @Test

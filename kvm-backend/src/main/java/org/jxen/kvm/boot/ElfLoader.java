@@ -86,7 +86,7 @@ public final class ElfLoader {
      * backs, or -1 when all are. Addresses are signed here: a negative one (at or above 2^63) is
      * never backed.
      */
-    static long firstNotWritable(MemoryMap map, long gpa, long length) {
+    public static long firstNotWritable(MemoryMap map, long gpa, long length) {
         long at = gpa;
         long end = gpa + length; // may be negative when gpa is: then the first test fails
         while (at < 0 || Long.compareUnsigned(at, end) < 0) {

@@ -94,6 +94,50 @@ class HvmStartInfoTest {
     }
 
     @Test
+    void writesModulesAndTheRsdp() {
+        List<MemmapEntry> map = List.of(new MemmapEntry(0, 0x10000, HvmStartInfo.MEMMAP_TYPE_RAM));
+        List<HvmStartInfo.Module> mods = List.of(new HvmStartInfo.Module(0x200000, 12345),
+                new HvmStartInfo.Module(0x300000, 0));
+        HvmStartInfo.Contents c = new HvmStartInfo.Contents("x", map, 0xe0000, mods);
+        try (TestGuest g = new TestGuest().slot(0, 0x10000)) {
+            long gpa = 0x1000;
+            long used = HvmStartInfo.write(g.memory, gpa, c);
+            assertEquals(56 + 24 + 2 * 32 + 2, used);
+            assertEquals(used, HvmStartInfo.size(c));
+            assertEquals(2, g.memory.getInt(gpa + 12), "nr_modules");
+            long modlist = g.memory.getLong(gpa + 16);
+            assertEquals(gpa + 56 + 24, modlist, "after the memory map");
+            assertEquals(0xe0000, g.memory.getLong(gpa + 32), "rsdp_paddr");
+            assertEquals(modlist + 2 * 32, g.memory.getLong(gpa + 24), "the command line after the module list");
+            assertEquals(0x200000, g.memory.getLong(modlist));
+            assertEquals(12345, g.memory.getLong(modlist + 8));
+            assertEquals(0, g.memory.getLong(modlist + 16), "no module command line");
+            assertEquals(0, g.memory.getLong(modlist + 24));
+            assertEquals(0x300000, g.memory.getLong(modlist + 32));
+            assertEquals(0, g.memory.getLong(modlist + 40));
+            assertEquals('x', g.get(modlist + 64));
+            assertEquals(0, g.get(modlist + 65));
+        }
+    }
+
+    @Test
+    void refusesModulesItCannotDescribe() {
+        List<HvmStartInfo.Module> tooMany = new ArrayList<>();
+        for (int i = 0; i <= HvmStartInfo.MAX_MODULES; i++) {
+            tooMany.add(new HvmStartInfo.Module(i * 0x1000L, 1));
+        }
+        try (TestGuest g = new TestGuest().slot(0, 0x1000)) {
+            assertContains(assertThrows(IllegalArgumentException.class,
+                    () -> HvmStartInfo.write(g.memory, 0, new HvmStartInfo.Contents(null, List.of(), 0, tooMany))),
+                    "more than 16 modules");
+            assertContains(assertThrows(IllegalArgumentException.class,
+                    () -> HvmStartInfo.write(g.memory, 0, new HvmStartInfo.Contents(null, List.of(), 0,
+                            List.of(new HvmStartInfo.Module((1L << 32) - 10, 11))))), "does not lie below 4 GiB");
+            assertTrue(g.untouched());
+        }
+    }
+
+    @Test
     void refusesWhatDoesNotFit() {
         try (TestGuest g = new TestGuest().slot(0, 0x1000).slot(0x1000, 0x1000, Memslot.READONLY)) {
             assertContains(assertThrows(IllegalArgumentException.class,
@@ -132,6 +176,7 @@ class HvmStartInfoTest {
         StringBuilder body = new StringBuilder();
         describe(HvmStartInfo.LAYOUT, "struct hvm_start_info", expected, body);
         describe(HvmStartInfo.MEMMAP_ENTRY_LAYOUT, "struct hvm_memmap_table_entry", expected, body);
+        describe(HvmStartInfo.MODLIST_ENTRY_LAYOUT, "struct hvm_modlist_entry", expected, body);
         String[] macros = {"XEN_HVM_START_MAGIC_VALUE", "XEN_HVM_MEMMAP_TYPE_RAM", "XEN_HVM_MEMMAP_TYPE_RESERVED",
             "XEN_HVM_MEMMAP_TYPE_ACPI", "XEN_HVM_MEMMAP_TYPE_NVS", "XEN_HVM_MEMMAP_TYPE_UNUSABLE",
             "XEN_HVM_MEMMAP_TYPE_DISABLED", "XEN_HVM_MEMMAP_TYPE_PMEM"};

@@ -1,0 +1,179 @@
+package org.jxen.kvm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HexFormat;
+import org.jxen.gpc.HostMemory;
+
+/**
+ * Asks this host's KVM, with a throw-away VM, whether a guest's user mode can enter the guest's kernel
+ * with {@code syscall}, as every 64-bit Linux process does for every system call.
+ *
+ * <p>Why: on the project's hosts KVM is PVM, which runs a guest's user mode natively and its kernel
+ * through the instruction emulator (docs/kvm-backend.md). There a user-mode {@code syscall} moves RIP
+ * to the guest's {@code LSTAR} but leaves the vCPU in user mode, so the guest takes a page fault on
+ * its own system-call entry (error code 0x15: a user-mode instruction fetch from a supervisor page),
+ * and Linux kills the process: its first system call ends its init. jxen cannot intercept either
+ * step; it can only say so.
+ *
+ * <p>How: a 2 MiB VM in 64-bit mode. Kernel code at CPL 0 sets STAR (kernel CS 0x10, user CS 0x33 as
+ * Linux has them), LSTAR and SFMASK, and {@code iretq}s to user code (CPL 3) that executes
+ * {@code syscall}. The system-call entry reports on port 0x10; every exception vector's handler
+ * reports its vector on port 0x11. One or two KVM entries; a few milliseconds.
+ *
+ * <p>Threads: {@link #run(Kvm)} from any thread; it makes its own VM.
+ */
+public final class UserSyscallProbe {
+    /** What a user-mode {@code syscall} did. */
+    public enum Outcome {
+        /** It reached the kernel's entry at CPL 0. */
+        ENTERS_KERNEL,
+        /** It raised an exception instead (see {@link Result#vector()}). */
+        FAULTS,
+        /** Anything else: another exit, an ioctl error. */
+        UNKNOWN
+    }
+
+    /** The outcome, the exception vector when it faulted (else -1), and a one-line description. */
+    public record Result(Outcome outcome, int vector, String detail) {
+        public boolean entersKernel() {
+            return outcome == Outcome.ENTERS_KERNEL;
+        }
+    }
+
+    static final long PML4 = 0x1000;
+    static final long PDPT = 0x2000;
+    static final long PD = 0x3000;
+    static final long PT = 0x5000;
+    static final long GDT = 0x500;
+    static final long IDT = 0x600;
+    static final long TSS = 0x900;
+    static final long HANDLERS = 0x4000;
+    static final long KERNEL_STACK = 0x8000;
+    static final long KERNEL_CODE = 0x10000;
+    static final long SYSCALL_ENTRY = 0x10100;
+    static final long USER_CODE = 0x20000;
+    static final long USER_STACK_PAGE = 0x30000;
+    static final int ENTRY_PORT = 0x10;
+    static final int FAULT_PORT = 0x11;
+    private static final long MEMORY = 2L << 20;
+    private static final int EXCEPTIONS = 32;
+
+    /**
+     * Kernel: STAR = 0x0023_0010 << 32; LSTAR = {@link #SYSCALL_ENTRY}; SFMASK = 0x47700; then
+     * {@code iretq} to SS 0x2b, RSP 0x30800, RFLAGS 0x202, CS 0x33, RIP {@link #USER_CODE}.
+     */
+    static final byte[] KERNEL = HexFormat.of().parseHex(
+            "b9810000c0" + "31c0" + "ba10002300" + "0f30"
+            + "b9820000c0" + "b800010100" + "31d2" + "0f30"
+            + "b9840000c0" + "b800770400" + "31d2" + "0f30"
+            + "6a2b" + "6800080300" + "6802020000" + "6a33" + "6800000200" + "48cf");
+    /** The system-call entry: {@code out %al, $0x10; hlt}. */
+    static final byte[] ENTRY = HexFormat.of().parseHex("e610f4");
+    /** User: {@code syscall; ud2}. */
+    static final byte[] USER = HexFormat.of().parseHex("0f050f0b");
+
+    private UserSyscallProbe() {
+    }
+
+    /** Runs the probe on {@code kvm}; see the class comment. */
+    public static Result run(Kvm kvm) {
+        try (KvmVm vm = kvm.createVm(); HostMemory ram = HostMemory.anonymous("syscall-probe", MEMORY)) {
+            vm.setTssAddr(VirtualMachine.TSS_ADDR);
+            vm.setIdentityMapAddr(VirtualMachine.IDENTITY_MAP_ADDR);
+            vm.setUserMemoryRegion(0, 0, 0, MEMORY, ram.address());
+            try (KvmVcpu cpu = vm.createVcpu(0)) {
+                cpu.setCpuid(kvm.supportedCpuid());
+                layout(ram.segment());
+                enter(cpu);
+                for (int i = 0; i < 4; i++) {
+                    int exit = cpu.run();
+                    if (exit == KvmVcpu.RUN_INTERRUPTED) {
+                        continue;
+                    }
+                    KvmRun run = cpu.kvmRun();
+                    if (exit == KvmExit.KVM_EXIT_IO && run.ioPort() == ENTRY_PORT) {
+                        int cpl = cpl(cpu);
+                        return cpl == 0 ? new Result(Outcome.ENTERS_KERNEL, -1, "syscall reached LSTAR at CPL 0")
+                                : new Result(Outcome.UNKNOWN, -1, "syscall reached LSTAR at CPL " + cpl);
+                    }
+                    if (exit == KvmExit.KVM_EXIT_IO && run.ioPort() == FAULT_PORT) {
+                        int vector = Byte.toUnsignedInt(run.ioData().get(ValueLayout.JAVA_BYTE, 0));
+                        return new Result(Outcome.FAULTS, vector, "syscall from CPL 3 raised exception vector " + vector
+                                + " instead of entering the kernel");
+                    }
+                    return new Result(Outcome.UNKNOWN, -1, "unexpected " + KvmExit.name(exit));
+                }
+                return new Result(Outcome.UNKNOWN, -1, "no exit after four KVM_RUNs");
+            } catch (RuntimeException e) {
+                return new Result(Outcome.UNKNOWN, -1, e.toString());
+            } finally {
+                vm.setUserMemoryRegion(0, 0, 0, 0, ram.address());
+            }
+        }
+    }
+
+    private static int cpl(KvmVcpu cpu) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Sregs.SIZE, 8);
+            cpu.getSregs(s);
+            return Sregs.cpl(s);
+        }
+    }
+
+    private static void layout(MemorySegment m) {
+        long user = 7; // present, writable, user: tables let the leaf decide
+        m.set(ValueLayout.JAVA_LONG, PML4, PDPT | user);
+        m.set(ValueLayout.JAVA_LONG, PDPT, PD | user);
+        m.set(ValueLayout.JAVA_LONG, PD, PT | user);
+        for (long page = 0; page < 512; page++) {
+            boolean isUser = page == USER_CODE >> 12 || page == USER_STACK_PAGE >> 12;
+            m.set(ValueLayout.JAVA_LONG, PT + 8 * page, (page << 12) | (isUser ? 7 : 3));
+        }
+        long[] gdt = {0, 0, 0x00af9a000000ffffL /* 0x10 kernel code */, 0x00cf92000000ffffL /* 0x18 kernel data */,
+            0x00cffa000000ffffL /* 0x20 user code, 32-bit */, 0x00cff2000000ffffL /* 0x28 user data */,
+            0x00affa000000ffffL /* 0x30 user code */, 0,
+            (103 & 0xffff) | ((TSS & 0xffffff) << 16) | (0x89L << 40) | (((TSS >> 24) & 0xff) << 56) /* 0x40 TSS */, 0};
+        for (int i = 0; i < gdt.length; i++) {
+            m.set(ValueLayout.JAVA_LONG, GDT + 8L * i, gdt[i]);
+        }
+        m.set(ValueLayout.JAVA_LONG_UNALIGNED, TSS + 4, KERNEL_STACK); // rsp0 (the TSS puts it at offset 4)
+        for (int v = 0; v < EXCEPTIONS; v++) {
+            long h = HANDLERS + 16L * v;
+            byte[] stub = {(byte) 0xb0, (byte) v, (byte) 0xe6, (byte) FAULT_PORT, (byte) 0xf4}; // mov $v,%al; out; hlt
+            MemorySegment.copy(MemorySegment.ofArray(stub), 0, m, h, stub.length);
+            m.set(ValueLayout.JAVA_LONG, IDT + 16L * v,
+                    (h & 0xffff) | (0x10L << 16) | (0x8eL << 40) | (((h >> 16) & 0xffff) << 48));
+            m.set(ValueLayout.JAVA_LONG, IDT + 16L * v + 8, h >>> 32);
+        }
+        MemorySegment.copy(MemorySegment.ofArray(KERNEL), 0, m, KERNEL_CODE, KERNEL.length);
+        MemorySegment.copy(MemorySegment.ofArray(ENTRY), 0, m, SYSCALL_ENTRY, ENTRY.length);
+        MemorySegment.copy(MemorySegment.ofArray(USER), 0, m, USER_CODE, USER.length);
+    }
+
+    private static void enter(KvmVcpu cpu) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Sregs.SIZE, 8);
+            cpu.getSregs(s);
+            Sregs.setSegment(s, Sregs.CS, new Sregs.Segment(0, 0xffffffff, 0x10, 0xb, true, 0, false, true, true, true));
+            Sregs.Segment data = new Sregs.Segment(0, 0xffffffff, 0x18, 0x3, true, 0, true, true, false, true);
+            for (long seg : new long[] {Sregs.DS, Sregs.ES, Sregs.FS, Sregs.GS, Sregs.SS}) {
+                Sregs.setSegment(s, seg, data);
+            }
+            Sregs.setSegment(s, Sregs.TR, new Sregs.Segment(TSS, 103, 0x40, 0xb, true, 0, false, false, false, false));
+            Sregs.setTable(s, Sregs.GDT, GDT, 79);
+            Sregs.setTable(s, Sregs.IDT, IDT, 16 * EXCEPTIONS - 1);
+            Sregs.set(s, Sregs.CR3, PML4);
+            Sregs.set(s, Sregs.CR0, 0x80050033L); // PG WP NE ET MP PE
+            Sregs.set(s, Sregs.CR4, 0x20 | 0x200 | 0x400); // PAE OSFXSR OSXMMEXCPT
+            Sregs.set(s, Sregs.EFER, 1 | Sregs.EFER_LME | Sregs.EFER_LMA | (1 << 11)); // SCE LME LMA NXE
+            cpu.setSregs(s);
+            MemorySegment r = a.allocate(KvmRun.Regs.SIZE, 8);
+            r.set(ValueLayout.JAVA_LONG, 8L * KvmRun.Regs.RIP, KERNEL_CODE);
+            r.set(ValueLayout.JAVA_LONG, 8L * KvmRun.Regs.RSP, KERNEL_STACK);
+            r.set(ValueLayout.JAVA_LONG, 8L * KvmRun.Regs.RFLAGS, 2);
+            cpu.setRegs(r);
+        }
+    }
+}
