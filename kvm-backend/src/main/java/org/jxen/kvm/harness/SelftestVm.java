@@ -70,6 +70,7 @@ public final class SelftestVm implements AutoCloseable {
         PrintStream console = System.out;
         boolean xenDomain;
         boolean secondariesOffline;
+        long runstatePeriodNanos = KvmXenPlatform.RUNSTATE_PERIOD_NANOS;
 
         public Options vcpus(int n) {
             this.vcpus = n;
@@ -105,6 +106,16 @@ public final class SelftestVm implements AutoCloseable {
          */
         public Options secondaryVcpusOffline() {
             this.secondariesOffline = true;
+            return this;
+        }
+
+        /**
+         * How often the Xen domain re-accounts each vCPU's runstate from its thread's statistics
+         * ({@link KvmXenPlatform#KvmXenPlatform(VirtualMachine, PrintStream, long)}); 0 for only at
+         * runstate changes, so that no runstate area is written while its vCPU runs guest code.
+         */
+        public Options runstatePeriodNanos(long nanos) {
+            this.runstatePeriodNanos = nanos;
             return this;
         }
     }
@@ -155,7 +166,7 @@ public final class SelftestVm implements AutoCloseable {
                 }
             }
             if (o.xenDomain) {
-                this.platform = new KvmXenPlatform(vm, o.console);
+                this.platform = new KvmXenPlatform(vm, o.console, o.runstatePeriodNanos);
                 this.domain = new XenDomain(platform,
                         XenDomain.Config.of(o.vcpus));
                 vm.setDispatcher(domain);

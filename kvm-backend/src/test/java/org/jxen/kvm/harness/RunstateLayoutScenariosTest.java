@@ -39,6 +39,11 @@ class RunstateLayoutScenariosTest {
     static final long REGION_GVA = 0x3000_0000L;
     static final long REGION_SLOT_GPA = 0x9200_0000L;
     static final int REGION_SLOT = 32;
+    /**
+     * No periodic runstate sampling: the area is written only at the vCPU's own runstate changes,
+     * as on Xen when the vCPU is never preempted, so the guest can check every byte around it.
+     */
+    static final SelftestVm.Options OPTIONS = SelftestVm.options().xenDomain().runstatePeriodNanos(0);
 
     @BeforeEach
     void kvm() {
@@ -48,7 +53,7 @@ class RunstateLayoutScenariosTest {
     @Test
     void scenario19_runstateAreaAtEveryOffsetAcrossAPageBoundaryIn64And32BitLayouts() throws Exception {
         try (HostMemory third = HostMemory.anonymous("scenario19-third-page", PAGE);
-                SelftestVm vm = ScenarioGuest.create(GUEST)) {
+                SelftestVm vm = SelftestVm.create(Guests.image(GUEST), OPTIONS)) {
             ScenarioGuest.identityMapImage(vm, GUEST);
             // the host's region: three guest pages, none next to another, the third in a memslot of its own
             long p0 = vm.physicalAllocator().allocatePages(1);
@@ -85,7 +90,7 @@ class RunstateLayoutScenariosTest {
 
     @Test
     void scenario20_hypercallAbiSwitch64To32To64() throws Exception {
-        try (SelftestVm vm = ScenarioGuest.create(GUEST)) {
+        try (SelftestVm vm = SelftestVm.create(Guests.image(GUEST), OPTIONS)) {
             ScenarioGuest.identityMapImage(vm, GUEST);
             vm.start();
             ScenarioGuest.choose(vm, 20);
