@@ -96,6 +96,49 @@ start64_low:
 
     .weak boot32_hook
 
+/*
+ * For a boot32_hook that makes hypercalls with the 32-bit ABI: finds the Xen CPUID
+ * leaves ("XenVMMXenVMM" at 0x40000000 + k * 0x100, with leaf base + 2 present) and
+ * writes the hypercall MSR that leaf base + 2 names with hypercall_page's gpa.
+ * Returns eax = 0, or 1 when there are no Xen leaves. Takes no exception. cdecl:
+ * clobbers eax, ecx and edx only.
+ */
+    .code32
+    .globl xen_hypercall_init32
+xen_hypercall_init32:
+    pushl %ebx
+    pushl %esi
+    movl $0x40000000, %esi
+1:  movl %esi, %eax
+    xorl %ecx, %ecx
+    cpuid
+    cmpl $0x566e6558, %ebx
+    jne 2f
+    cmpl $0x65584d4d, %ecx
+    jne 2f
+    cmpl $0x4d4d566e, %edx
+    jne 2f
+    leal 2(%esi), %edx
+    cmpl %edx, %eax
+    jae 3f
+2:  addl $0x100, %esi
+    cmpl $0x40010000, %esi
+    jb 1b
+    movl $1, %eax
+    jmp 4f
+
+3:  leal 2(%esi), %eax                  /* base + 2: EBX = hypercall MSR */
+    xorl %ecx, %ecx
+    cpuid
+    movl %ebx, %ecx
+    movl $(hypercall_page - KVA), %eax   /* page gpa | index 0 */
+    xorl %edx, %edx
+    wrmsr
+    xorl %eax, %eax
+4:  popl %esi
+    popl %ebx
+    ret
+
     .section .boot.data, "aw"
     .balign 16
 boot_gdt:

@@ -30,9 +30,9 @@ static void hit_bits(uint64_t bits, unsigned word, unsigned bits_per_word)
 /*
  * Linux's 2-level upcall, in both layouts: clear evtchn_upcall_pending, take the
  * selector, and for each selected word handle pending & ~mask, clearing the pending
- * bits it handles.
+ * bits it handles. See xen_setup.h.
  */
-static void xen_upcall(struct trap_frame *f)
+void xen_evtchn_do_upcall(struct trap_frame *f)
 {
     uint32_t cpu = this_vcpu_id() % XEN_SETUP_MAX_VCPUS;
     uint8_t *vi = (uint8_t *)xen_vcpu_info[cpu];
@@ -75,7 +75,7 @@ void xen_setup(const struct xen_setup *o)
     if (!xen_present())
         GUEST_ASSERT(xen_hypercall_init() == 0);
     GUEST_ASSERT(x2apic_available());
-    idt_set_handler(XEN_UPCALL_VECTOR, xen_upcall);
+    idt_set_handler(XEN_UPCALL_VECTOR, o->upcall_handler ? o->upcall_handler : xen_evtchn_do_upcall);
     x2apic_enable();
 
     if (!xen_shinfo) {

@@ -32,10 +32,19 @@ struct xen_setup {
     uint32_t vcpu_info_offset;    /* register vcpu_info at this offset in a page of its own; 0: stay in shared_info */
     int runstate_across_pages;    /* register a runstate area that crosses a page boundary */
     enum xen_upcall_kind upcall;
+    irq_handler_t upcall_handler; /* at XEN_UPCALL_VECTOR; NULL: xen_evtchn_do_upcall */
 };
 
 /* Everything in struct xen_setup for the calling vCPU (shared_info and the callback vector once). */
 void xen_setup(const struct xen_setup *o);
+
+/*
+ * The library's upcall handler, Linux's 2-level one: counts into xen_upcalls and
+ * xen_evtchn_hits and ends with the APIC EOI. A guest that does its own set-up
+ * instead of xen_setup() sets xen_shinfo and xen_vcpu_info[its vCPU] and installs
+ * this at XEN_UPCALL_VECTOR; until both are set it only counts the upcall.
+ */
+void xen_evtchn_do_upcall(struct trap_frame *f);
 
 extern struct shared_info *xen_shinfo;
 extern struct vcpu_info *xen_vcpu_info[XEN_SETUP_MAX_VCPUS];       /* where each vCPU's vcpu_info is */

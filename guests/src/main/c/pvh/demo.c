@@ -25,9 +25,8 @@
  * "demo: all checks passed" or "demo: <n> checks FAILED".
  */
 #include "guest.h"
+#include "xen_setup.h"
 #include "xenpv.h"
-
-#define UPCALL_VECTOR 0xf3
 
 static union {
     struct shared_info s;
@@ -38,35 +37,10 @@ static union {
 /* vcpu_info lives at offset 0x40 of a page of its own once registered */
 #define VCPU_INFO_OFFSET 0x40
 static uint8_t vcpu_info_page[4096] __attribute__((aligned(4096)));
-static struct vcpu_info *vcpu_info0 = &shinfo_frame.s.vcpu_info[0];
 
 static struct vcpu_runstate_info runstate __attribute__((aligned(64)));
 
-static volatile uint32_t hits[4096];
-static volatile uint64_t upcalls;
 static int failures;
-
-static void upcall_handler(struct trap_frame *f)
-{
-    (void)f;
-    struct vcpu_info *vi = vcpu_info0;
-    upcalls++;
-    vi->evtchn_upcall_pending = 0;
-    uint64_t sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
-    while (sel) {
-        unsigned word = __builtin_ctzll(sel);
-        sel &= sel - 1;
-        uint64_t bits = __atomic_load_n(&shinfo.evtchn_pending[word], __ATOMIC_SEQ_CST)
-                        & ~__atomic_load_n(&shinfo.evtchn_mask[word], __ATOMIC_SEQ_CST);
-        __atomic_fetch_and(&shinfo.evtchn_pending[word], ~bits, __ATOMIC_SEQ_CST);
-        while (bits) {
-            unsigned bit = __builtin_ctzll(bits);
-            bits &= bits - 1;
-            hits[word * 64 + bit]++;
-        }
-    }
-    apic_eoi();
-}
 
 /* One line of the report: the PV console ring when the host offers it, else console_io. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -175,6 +149,8 @@ void kernel_main(uint64_t start_info_pa)
     long rc = HYPERVISOR_memory_op(XENMEM_add_to_physmap, &xatp);
     check(rc == 0, "XENMEM_add_to_physmap(shared_info)");
     pv_set_shared_info(&shinfo);
+    xen_shinfo = &shinfo;
+    xen_vcpu_info[0] = &shinfo.vcpu_info[0];
     if (console_ring)
         evtchn_mask(xencons_port());
     uint32_t wc_version = __atomic_load_n(&shinfo.wc_version, __ATOMIC_ACQUIRE);
@@ -190,7 +166,7 @@ void kernel_main(uint64_t start_info_pa)
     rc = HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_info, 0, &rvi);
     check(rc == 0, "VCPUOP_register_vcpu_info");
     if (rc == 0)
-        vcpu_info0 = (struct vcpu_info *)(vcpu_info_page + VCPU_INFO_OFFSET);
+        xen_vcpu_info[0] = (struct vcpu_info *)(vcpu_info_page + VCPU_INFO_OFFSET);
     say("  vcpu_info: registered at gpa 0x%lx + 0x%x\n", virt_to_phys(vcpu_info_page), VCPU_INFO_OFFSET);
     struct vcpu_register_memory_area area = { .addr = (uint64_t)&runstate };
     rc = HYPERVISOR_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &area);
@@ -198,16 +174,17 @@ void kernel_main(uint64_t start_info_pa)
 
     /* upcalls on a vector through the local APIC */
     check(x2apic_available(), "x2APIC");
-    idt_set_handler(UPCALL_VECTOR, upcall_handler);
+    idt_set_handler(XEN_UPCALL_VECTOR, xen_evtchn_do_upcall);
     x2apic_enable();
-    struct xen_hvm_evtchn_upcall_vector up = { .vcpu = 0, .vector = UPCALL_VECTOR };
+    struct xen_hvm_evtchn_upcall_vector up = { .vcpu = 0, .vector = XEN_UPCALL_VECTOR };
     check(HYPERVISOR_hvm_op(HVMOP_set_evtchn_upcall_vector, &up) == 0, "HVMOP_set_evtchn_upcall_vector");
 
     struct evtchn_bind_virq virq = { .virq = VIRQ_TIMER, .vcpu = 0 };
     check(HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &virq) == 0, "EVTCHNOP_bind_virq(VIRQ_TIMER)");
     struct evtchn_bind_ipi ipi = { .vcpu = 0 };
     check(HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &ipi) == 0, "EVTCHNOP_bind_ipi");
-    say("  events: upcall vector 0x%x, VIRQ_TIMER on port %u, IPI on port %u\n", UPCALL_VECTOR, virq.port, ipi.port);
+    say("  events: upcall vector 0x%x, VIRQ_TIMER on port %u, IPI on port %u\n", XEN_UPCALL_VECTOR, virq.port,
+        ipi.port);
 
     /* a one-shot timer 20 ms ahead, waited for with SCHEDOP_poll */
     uint64_t t0 = xen_system_time();
@@ -217,16 +194,17 @@ void kernel_main(uint64_t start_info_pa)
     struct sched_poll poll = { .ports = ports, .nr_ports = 1, .timeout = t0 + 2000000000ull };
     HYPERVISOR_sched_op(SCHEDOP_poll, &poll);
     uint64_t t1 = xen_system_time();
-    take_interrupts_until(&hits[virq.port], 1);
+    take_interrupts_until(&xen_evtchn_hits[virq.port], 1);
     say("  timer: one-shot for +20 ms fired after %lu.%03lu ms; upcall %s\n", (t1 - t0) / 1000000,
-        (t1 - t0) / 1000 % 1000, hits[virq.port] ? "taken" : "MISSING");
-    check(hits[virq.port] == 1 && t1 - t0 >= 20000000ull, "VIRQ_TIMER after the deadline, not before");
+        (t1 - t0) / 1000 % 1000, xen_evtchn_hits[virq.port] ? "taken" : "MISSING");
+    check(xen_evtchn_hits[virq.port] == 1 && t1 - t0 >= 20000000ull, "VIRQ_TIMER after the deadline, not before");
 
     /* an IPI to ourselves */
     check(evtchn_send(ipi.port) == 0, "EVTCHNOP_send(IPI)");
-    take_interrupts_until(&hits[ipi.port], 1);
-    say("  ipi: sent to vCPU 0, upcall %s (%lu upcalls in all)\n", hits[ipi.port] ? "taken" : "MISSING", upcalls);
-    check(hits[ipi.port] == 1, "IPI delivered");
+    take_interrupts_until(&xen_evtchn_hits[ipi.port], 1);
+    say("  ipi: sent to vCPU 0, upcall %s (%lu upcalls in all)\n",
+        xen_evtchn_hits[ipi.port] ? "taken" : "MISSING", xen_upcalls[0]);
+    check(xen_evtchn_hits[ipi.port] == 1, "IPI delivered");
 
     /* the runstate area: the host keeps it up to date */
     uint64_t entry, running, blocked;

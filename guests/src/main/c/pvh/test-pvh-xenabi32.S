@@ -26,34 +26,12 @@ boot32_hook:
     pushl %edi
     pushl %ebp
 
-    /* find "XenVMMXenVMM" at 0x40000000 + k * 0x100 */
-    movl $0x40000000, %esi
-1:  movl %esi, %eax
-    xorl %ecx, %ecx
-    cpuid
-    cmpl $0x566e6558, %ebx
-    jne 2f
-    cmpl $0x65584d4d, %ecx
-    jne 2f
-    cmpl $0x4d4d566e, %edx
-    jne 2f
-    leal 2(%esi), %edx
-    cmpl %edx, %eax
-    jae 3f
-2:  addl $0x100, %esi
-    cmpl $0x40010000, %esi
-    jb 1b
-    movl $1, PHYS(xenabi32_status)
+    call xen_hypercall_init32           /* pvh32.S: writes the hypercall MSR */
+    testl %eax, %eax
+    jz 3f
+    movl $1, PHYS(xenabi32_status)      /* no Xen CPUID leaves */
     jmp 9f
-
-3:  leal 2(%esi), %eax                  /* base + 2: EBX = hypercall MSR */
-    xorl %ecx, %ecx
-    cpuid
-    movl %ebx, %ecx
-    movl $PHYS(hypercall_page), %eax     /* page gpa | index 0 */
-    xorl %edx, %edx
-    wrmsr
-
+3:
     /* xen_version(XENVER_version, NULL) */
     xorl %ebx, %ebx
     xorl %ecx, %ecx

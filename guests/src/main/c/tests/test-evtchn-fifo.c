@@ -1,8 +1,9 @@
 /*
  * test-evtchn-fifo: the FIFO event-channel ABI end to end.
  *
- * The guest maps shared_info (its vcpu_info 0 carries evtchn_upcall_pending),
- * registers its upcall vector, then sets up FIFO: EVTCHNOP_init_control with a
+ * With xen_setup() the guest maps shared_info (its vcpu_info 0 carries
+ * evtchn_upcall_pending) and registers its upcall vector with its own handler, then
+ * sets up FIFO: EVTCHNOP_init_control with a
  * control block at a non-zero offset of a page of its own, and
  * EVTCHNOP_expand_array with one event-array page whose words it first sets to
  * MASKED (as Linux does). Its upcall handler is the FIFO consumer: clear
@@ -25,8 +26,7 @@
  *   DONE
  */
 #include "guest.h"
-
-#define UPCALL_VECTOR 0xf3
+#include "xen_setup.h"
 
 #define EVTCHNOP_init_control 11
 #define EVTCHNOP_expand_array 12
@@ -71,19 +71,11 @@ XEN_PIN_OFF(evtchn_init_control, link_bits, 16);
 XEN_PIN_SIZE(evtchn_expand_array, 8);
 XEN_PIN_SIZE(evtchn_set_priority, 8);
 
-static union {
-    struct shared_info s;
-    uint8_t frame[4096];
-} shinfo_frame __attribute__((aligned(4096)));
-#define shinfo (shinfo_frame.s)
-
 static uint8_t control_page[4096] __attribute__((aligned(4096)));
 static volatile uint32_t event_words[WORDS_PER_PAGE] __attribute__((aligned(4096)));
 #define control_block ((volatile struct evtchn_fifo_control_block *)(control_page + CONTROL_BLOCK_OFFSET))
 
 static uint32_t local_head[FIFO_QUEUES];
-static volatile uint64_t upcalls;
-static volatile uint32_t hits[WORDS_PER_PAGE];
 static volatile uint32_t order[8];
 static volatile uint32_t norder;
 
@@ -95,8 +87,8 @@ static long evtchn_op(int cmd, void *arg)
 static void upcall_handler(struct trap_frame *f)
 {
     (void)f;
-    upcalls++;
-    shinfo.vcpu_info[0].evtchn_upcall_pending = 0;
+    xen_upcalls[0]++;
+    xen_vcpu_info[0]->evtchn_upcall_pending = 0;
     uint32_t ready = __atomic_exchange_n(&control_block->ready, 0, __ATOMIC_SEQ_CST);
     while (ready) {
         unsigned q = __builtin_ctz(ready);
@@ -115,7 +107,7 @@ static void upcall_handler(struct trap_frame *f)
         w = __atomic_load_n(&event_words[head], __ATOMIC_SEQ_CST);
         if ((w & FIFO_PENDING) && !(w & FIFO_MASKED)) {
             __atomic_fetch_and(&event_words[head], ~FIFO_PENDING, __ATOMIC_SEQ_CST);
-            hits[head]++;
+            xen_evtchn_hits[head]++;
             if (norder < 8)
                 order[norder++] = head;
         }
@@ -123,16 +115,6 @@ static void upcall_handler(struct trap_frame *f)
         ready |= __atomic_exchange_n(&control_block->ready, 0, __ATOMIC_SEQ_CST);
     }
     apic_eoi();
-}
-
-static void wait_for_hit(uint32_t port, uint32_t want)
-{
-    cli();
-    while (hits[port] < want) {
-        halt();
-        cli();
-    }
-    sti();
 }
 
 /* Linux's unmask: clear MASKED if not PENDING (waiting while BUSY); else ask Xen. Returns 1 if it asked. */
@@ -180,16 +162,8 @@ static long set_priority(uint32_t port, uint32_t priority)
 void guest_main(uint32_t vcpu_id, struct ucall *slot)
 {
     (void)vcpu_id; (void)slot;
-    GUEST_ASSERT(xen_hypercall_init() == 0);
-    GUEST_ASSERT(x2apic_available());
-    idt_set_handler(UPCALL_VECTOR, upcall_handler);
-    x2apic_enable();
-
-    struct xen_add_to_physmap xatp = { .domid = DOMID_SELF, .space = XENMAPSPACE_shared_info, .idx = 0,
-                                       .gpfn = virt_to_phys(&shinfo) >> 12 };
-    GUEST_ASSERT_EQ(hypercall2(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, &xatp), 0);
-    struct xen_hvm_evtchn_upcall_vector up = { .vcpu = 0, .vector = UPCALL_VECTOR };
-    GUEST_ASSERT_EQ(hypercall2(__HYPERVISOR_hvm_op, HVMOP_set_evtchn_upcall_vector, &up), 0);
+    struct xen_setup setup = { .upcall = XEN_UPCALL_PER_VCPU, .upcall_handler = upcall_handler };
+    xen_setup(&setup);
 
     /* bad input first: a control block that would cross the page */
     struct evtchn_init_control init = { .control_gfn = virt_to_phys(control_page) >> 12,
@@ -207,8 +181,8 @@ void guest_main(uint32_t vcpu_id, struct ucall *slot)
     GUEST_SYNC(1, p, init.link_bits, bad, expanded);
 
     send(p);
-    wait_for_hit(p, 1);
-    GUEST_SYNC(2, upcalls, hits[p]);
+    xen_wait_for_hits(p, 1);
+    GUEST_SYNC(2, xen_upcalls[0], xen_evtchn_hits[p]);
 
     /* priorities: sent low, default, high with interrupts off; one upcall takes them high first */
     uint32_t low = bind_ipi(), mid = bind_ipi(), high = bind_ipi();
@@ -220,19 +194,19 @@ void guest_main(uint32_t vcpu_id, struct ucall *slot)
     send(mid);
     send(high);
     sti();
-    wait_for_hit(low, 1);
-    GUEST_ASSERT_EQ(hits[mid], 1);
-    GUEST_ASSERT_EQ(hits[high], 1);
+    xen_wait_for_hits(low, 1);
+    GUEST_ASSERT_EQ(xen_evtchn_hits[mid], 1);
+    GUEST_ASSERT_EQ(xen_evtchn_hits[high], 1);
     GUEST_SYNC(3, order[0] == high, order[1] == mid, order[2] == low, norder);
 
     /* the host raises the IPI from another thread while the guest halts */
     GUEST_SYNC(4, p);
-    wait_for_hit(p, 2);
-    GUEST_SYNC(5, hits[p]);
+    xen_wait_for_hits(p, 2);
+    GUEST_SYNC(5, xen_evtchn_hits[p]);
 
     /* masked: pending, no upcall; unmask links it and the upcall comes */
     __atomic_fetch_or(&event_words[p], FIFO_MASKED, __ATOMIC_SEQ_CST);
-    uint64_t before = upcalls;
+    uint64_t before = xen_upcalls[0];
     GUEST_SYNC(6, p);
     /* the host raised it before resuming us: a (wrong) upcall would be taken at once, with
        interrupts on; give it a moment (short: a pause can exit under nested virtualisation) */
@@ -240,9 +214,9 @@ void guest_main(uint32_t vcpu_id, struct ucall *slot)
         cpu_relax();
     uint32_t w = __atomic_load_n(&event_words[p], __ATOMIC_SEQ_CST);
     long badprio = set_priority(p, 16);
-    GUEST_SYNC(7, (w & FIFO_PENDING) != 0, upcalls - before, badprio);
+    GUEST_SYNC(7, (w & FIFO_PENDING) != 0, xen_upcalls[0] - before, badprio);
     int asked = unmask(p);
-    wait_for_hit(p, 3);
-    GUEST_SYNC(8, hits[p], asked);
+    xen_wait_for_hits(p, 3);
+    GUEST_SYNC(8, xen_evtchn_hits[p], asked);
     GUEST_DONE();
 }

@@ -52,31 +52,31 @@ public final class HostMemory implements AutoCloseable {
     /** Anonymous shared memory ({@code MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE}), zero-filled. */
     public static HostMemory anonymous(String name, long size) {
         checkSize(size);
-        long address = LinuxMemory.mmap(0, size, LinuxMemory.PROT_READ | LinuxMemory.PROT_WRITE,
-                LinuxMemory.MAP_SHARED | LinuxMemory.MAP_ANONYMOUS | LinuxMemory.MAP_NORESERVE, -1, 0);
+        long address = Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_SHARED | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
         Arena arena = Arena.ofShared();
         MemorySegment seg = MemorySegment.ofAddress(address)
-                .reinterpret(size, arena, s -> LinuxMemory.munmap(address, size));
+                .reinterpret(size, arena, s -> Libc.munmap(address, size));
         return new HostMemory(name, Kind.ANONYMOUS_SHARED, size, -1, arena, seg);
     }
 
     /** Memory of a new {@code memfd}, mapped {@code MAP_SHARED}; zero-filled. */
     public static HostMemory memfd(String name, long size) {
         checkSize(size);
-        int fd = LinuxMemory.memfdCreate("jxen:" + name, LinuxMemory.MFD_CLOEXEC);
+        int fd = Libc.memfdCreate("jxen:" + name, Libc.MFD_CLOEXEC);
         long address;
         try {
-            LinuxMemory.ftruncate(fd, size);
-            address = LinuxMemory.mmap(0, size, LinuxMemory.PROT_READ | LinuxMemory.PROT_WRITE,
-                    LinuxMemory.MAP_SHARED, fd, 0);
+            Libc.ftruncate(fd, size);
+            address = Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
+                    Libc.MAP_SHARED, fd, 0);
         } catch (RuntimeException e) {
-            LinuxMemory.close(fd);
+            Libc.close(fd);
             throw e;
         }
         Arena arena = Arena.ofShared();
         MemorySegment seg = MemorySegment.ofAddress(address).reinterpret(size, arena, s -> {
-            LinuxMemory.munmap(address, size);
-            LinuxMemory.close(fd);
+            Libc.munmap(address, size);
+            Libc.close(fd);
         });
         return new HostMemory(name, Kind.MEMFD, size, fd, arena, seg);
     }
@@ -137,7 +137,7 @@ public final class HostMemory implements AutoCloseable {
         if (kind == Kind.OFF_HEAP) {
             segment.asSlice(offset, length).fill((byte) 0);
         } else {
-            LinuxMemory.madvise(segment.address() + offset, length, LinuxMemory.MADV_REMOVE);
+            Libc.madvise(segment.address() + offset, length, Libc.MADV_REMOVE);
         }
     }
 
@@ -161,7 +161,7 @@ public final class HostMemory implements AutoCloseable {
             MemorySegment vec = a.allocate(Math.min(pages, chunkPages));
             for (long done = 0; done < pages; done += chunkPages) {
                 long n = Math.min(chunkPages, pages - done);
-                LinuxMemory.mincore(segment.address() + offset + done * PAGE_SIZE, n * PAGE_SIZE, vec);
+                Libc.mincore(segment.address() + offset + done * PAGE_SIZE, n * PAGE_SIZE, vec);
                 for (long i = 0; i < n; i++) {
                     resident += vec.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 1;
                 }

@@ -5,6 +5,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import org.jxen.gpc.Libc;
 import org.jxen.hypercalls.time.GuestTsc;
 
 /**
@@ -40,9 +41,6 @@ public final class HostTsc {
     static final int SAMPLE_TRIES = 5;
     /** Calls of {@link #sample()} at class initialisation (see {@link #warmUp()}). */
     static final int WARM_UP_CALLS = 3000;
-    private static final int PROT_EXEC = 0x4;
-    private static final int MAP_PRIVATE = 0x02;
-    private static final int MAP_ANONYMOUS = 0x20;
     private static final MethodHandle RDTSC;
     private static final String UNAVAILABLE;
 
@@ -54,10 +52,11 @@ public final class HostTsc {
             why = "the host is " + arch + ", not x86-64";
         } else {
             try {
-                long page = Libc.mmap(4096, Libc.PROT_READ | Libc.PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                long page = Libc.mmap(4096, Libc.PROT_READ | Libc.PROT_WRITE,
+                        Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
                 MemorySegment code = MemorySegment.ofAddress(page).reinterpret(4096);
                 MemorySegment.copy(MemorySegment.ofArray(CODE), 0, code, 0, CODE.length);
-                Libc.mprotect(page, 4096, Libc.PROT_READ | PROT_EXEC);
+                Libc.mprotect(page, 4096, Libc.PROT_READ | Libc.PROT_EXEC);
                 h = Linker.nativeLinker().downcallHandle(code, FunctionDescriptor.of(ValueLayout.JAVA_LONG),
                         Linker.Option.critical(false));
             } catch (RuntimeException e) {

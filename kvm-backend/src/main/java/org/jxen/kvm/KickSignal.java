@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.jxen.gpc.HostCallException;
+import org.jxen.gpc.Libc;
 
 /**
  * The signal that kicks a vCPU thread out of {@code KVM_RUN} ({@code EINTR}), as QEMU and
@@ -17,9 +18,6 @@ import org.jxen.gpc.HostCallException;
 final class KickSignal {
     /** {@code SIGRTMIN + 6} with glibc (SIGRTMIN is 34 there: NPTL keeps 32 and 33). */
     static final int SIGNAL = 40;
-    private static final int PROT_EXEC = 0x4;
-    private static final int MAP_PRIVATE = 0x02;
-    private static final int MAP_ANONYMOUS = 0x20;
     /** {@code sizeof(struct sigaction)} on x86-64 glibc: handler 8, mask 128, flags 4 (+4), restorer 8. */
     private static final long SIGACTION_SIZE = 152;
     private static volatile boolean installed;
@@ -35,7 +33,8 @@ final class KickSignal {
             if (installed) {
                 return;
             }
-            long page = Libc.mmap(4096, Libc.PROT_READ | Libc.PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            long page = Libc.mmap(4096, Libc.PROT_READ | Libc.PROT_WRITE | Libc.PROT_EXEC,
+                    Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
             MemorySegment code = MemorySegment.ofAddress(page).reinterpret(4096);
             code.set(ValueLayout.JAVA_BYTE, 0, (byte) 0xc3); // ret
             try (Arena a = Arena.ofConfined()) {

@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import org.jxen.gpc.HostCallException;
+import org.jxen.gpc.Libc;
 
 /**
  * The {@code /dev/kvm} system handle: capability checks, supported CPUID, and the factory of VMs
@@ -28,7 +29,7 @@ public final class Kvm implements AutoCloseable {
 
     private Kvm(int fd) {
         this.fd = fd;
-        this.vcpuMmapSize = Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_VCPU_MMAP_SIZE, 0);
+        this.vcpuMmapSize = KvmIoctl.KVM_GET_VCPU_MMAP_SIZE.call(fd, 0);
     }
 
     /** Opens {@code /dev/kvm} and checks the API version. */
@@ -86,7 +87,7 @@ public final class Kvm implements AutoCloseable {
 
     /** {@code KVM_CHECK_EXTENSION} on the system handle: 0 when absent, else the capability's value. */
     public int checkExtension(int capability) {
-        return Libc.ioctlOrThrow(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability);
+        return KvmIoctl.KVM_CHECK_EXTENSION.call(fd, capability);
     }
 
     /** {@code KVM_GET_SUPPORTED_CPUID}: the leaves this host's KVM can offer a guest. */
@@ -111,7 +112,7 @@ public final class Kvm implements AutoCloseable {
 
     /** {@code KVM_CREATE_VM}: a new, empty VM. */
     public KvmVm createVm() {
-        int vmFd = Libc.ioctlOrThrow(fd, KvmIoctl.KVM_CREATE_VM, 0);
+        int vmFd = KvmIoctl.KVM_CREATE_VM.call(fd, 0);
         return new KvmVm(this, vmFd);
     }
 

@@ -1,5 +1,9 @@
 package org.jxen.kvm;
 
+import java.lang.foreign.MemorySegment;
+import org.jxen.gpc.HostCallException;
+import org.jxen.gpc.Libc;
+
 /**
  * The KVM ioctls jxen uses, with their request numbers computed as Linux's {@code _IO},
  * {@code _IOR}, {@code _IOW} and {@code _IOWR} macros compute them (x86: 8 bits of number, 8 of type,
@@ -99,5 +103,25 @@ enum KvmIoctl {
 
     long request() {
         return request;
+    }
+
+    /**
+     * This ioctl on {@code fd} with an integer argument: its non-negative result; a failure is a
+     * {@link HostCallException} that names the ioctl and the errno. Any thread.
+     */
+    int call(int fd, long arg) {
+        return check(Libc.ioctl(fd, request, arg));
+    }
+
+    /** This ioctl on {@code fd} with a pointer argument; as {@link #call(int, long)}. */
+    int call(int fd, MemorySegment arg) {
+        return check(Libc.ioctl(fd, request, arg));
+    }
+
+    private int check(int result) {
+        if (result < 0) {
+            throw new HostCallException(name(), Libc.errno(), "");
+        }
+        return result;
     }
 }

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import org.jxen.gpc.HostCallException;
+import org.jxen.gpc.Libc;
 
 /**
  * A KVM vCPU file descriptor and its mapped {@code kvm_run} page.
@@ -90,22 +91,22 @@ public final class KvmVcpu implements AutoCloseable {
 
     /** {@code KVM_GET_REGS} into a 144-byte segment. */
     public void getRegs(MemorySegment regs) {
-        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_REGS, regs);
+        KvmIoctl.KVM_GET_REGS.call(fd, regs);
     }
 
     /** {@code KVM_SET_REGS} from a 144-byte segment. */
     public void setRegs(MemorySegment regs) {
-        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_REGS, regs);
+        KvmIoctl.KVM_SET_REGS.call(fd, regs);
     }
 
     /** {@code KVM_GET_SREGS} into a 312-byte segment ({@link Sregs}). */
     public void getSregs(MemorySegment sregs) {
-        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_SREGS, sregs);
+        KvmIoctl.KVM_GET_SREGS.call(fd, sregs);
     }
 
     /** {@code KVM_SET_SREGS} from a 312-byte segment ({@link Sregs}). */
     public void setSregs(MemorySegment sregs) {
-        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_SREGS, sregs);
+        KvmIoctl.KVM_SET_SREGS.call(fd, sregs);
     }
 
     /** {@code sizeof(struct kvm_vcpu_events)}. */
@@ -138,7 +139,7 @@ public final class KvmVcpu implements AutoCloseable {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ev = a.allocate(VCPU_EVENTS_SIZE, 8);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_VCPU_EVENTS, ev);
+            KvmIoctl.KVM_GET_VCPU_EVENTS.call(fd, ev);
             if (ev.get(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_INJECTED) != 0
                     || ev.get(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_PENDING) != 0
                     || ev.get(ValueLayout.JAVA_BYTE, EVENTS_INTERRUPT_INJECTED) != 0
@@ -151,7 +152,7 @@ public final class KvmVcpu implements AutoCloseable {
             ev.set(ValueLayout.JAVA_BYTE, EVENTS_EXCEPTION_PENDING, (byte) 0);
             ev.set(ValueLayout.JAVA_INT, EVENTS_EXCEPTION_ERROR_CODE, Math.max(errorCode, 0));
             ev.set(ValueLayout.JAVA_INT, EVENTS_FLAGS, 0);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_VCPU_EVENTS, ev);
+            KvmIoctl.KVM_SET_VCPU_EVENTS.call(fd, ev);
             return true;
         }
     }
@@ -160,7 +161,7 @@ public final class KvmVcpu implements AutoCloseable {
     public int x87StatusWord() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment fpu = a.allocate(FPU_SIZE, 8);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_FPU, fpu);
+            KvmIoctl.KVM_GET_FPU.call(fd, fpu);
             return Short.toUnsignedInt(fpu.get(ValueLayout.JAVA_SHORT, FPU_FSW));
         }
     }
@@ -168,7 +169,7 @@ public final class KvmVcpu implements AutoCloseable {
     /** {@code KVM_SET_CPUID2}. */
     public void setCpuid(List<CpuidEntry> entries) {
         try (Arena a = Arena.ofConfined()) {
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_CPUID2, Kvm.CpuidTable.write(a, entries));
+            KvmIoctl.KVM_SET_CPUID2.call(fd, Kvm.CpuidTable.write(a, entries));
         }
     }
 
@@ -177,7 +178,7 @@ public final class KvmVcpu implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(8 + 40L * 512, 8);
             buf.set(ValueLayout.JAVA_INT, 0, 512);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_CPUID2, buf);
+            KvmIoctl.KVM_GET_CPUID2.call(fd, buf);
             return Kvm.CpuidTable.read(buf);
         }
     }
@@ -191,7 +192,7 @@ public final class KvmVcpu implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment t = a.allocate(24, 8);
             t.set(ValueLayout.JAVA_LONG, 0, gva);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_TRANSLATE, t);
+            KvmIoctl.KVM_TRANSLATE.call(fd, t);
             return new Translation(gva, t.get(ValueLayout.JAVA_LONG, 8), t.get(ValueLayout.JAVA_BYTE, 16) != 0,
                     t.get(ValueLayout.JAVA_BYTE, 17) != 0, t.get(ValueLayout.JAVA_BYTE, 18) != 0);
         }
@@ -207,7 +208,7 @@ public final class KvmVcpu implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(ValueLayout.JAVA_INT);
             m.set(ValueLayout.JAVA_INT, 0, state);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_MP_STATE, m);
+            KvmIoctl.KVM_SET_MP_STATE.call(fd, m);
         }
     }
 
@@ -215,7 +216,7 @@ public final class KvmVcpu implements AutoCloseable {
     public int mpState() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(ValueLayout.JAVA_INT);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_MP_STATE, m);
+            KvmIoctl.KVM_GET_MP_STATE.call(fd, m);
             return m.get(ValueLayout.JAVA_INT, 0);
         }
     }
@@ -262,7 +263,7 @@ public final class KvmVcpu implements AutoCloseable {
      * {@code KVM_RUN}: call it before the vCPU runs or on its thread.
      */
     public long tscKhz() {
-        return Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_TSC_KHZ, 0L);
+        return KvmIoctl.KVM_GET_TSC_KHZ.call(fd, 0L);
     }
 
     /** {@code KVM_HAS_DEVICE_ATTR} for {@code KVM_VCPU_TSC_OFFSET}: true when KVM can report the offset. */
@@ -281,7 +282,7 @@ public final class KvmVcpu implements AutoCloseable {
     public long tscOffset() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment value = a.allocate(ValueLayout.JAVA_LONG);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_GET_DEVICE_ATTR, tscOffsetAttribute(a, value));
+            KvmIoctl.KVM_GET_DEVICE_ATTR.call(fd, tscOffsetAttribute(a, value));
             return value.get(ValueLayout.JAVA_LONG, 0);
         }
     }

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import org.jxen.gpc.HostCallException;
+import org.jxen.gpc.Libc;
 
 /**
  * A KVM virtual machine file descriptor: memslots, the in-kernel irqchip, VM capabilities, the
@@ -41,7 +42,7 @@ public final class KvmVm implements AutoCloseable {
 
     /** {@code KVM_CHECK_EXTENSION} on this VM. */
     public int checkExtension(int capability) {
-        return Libc.ioctlOrThrow(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability);
+        return KvmIoctl.KVM_CHECK_EXTENSION.call(fd, capability);
     }
 
     /**
@@ -66,7 +67,7 @@ public final class KvmVm implements AutoCloseable {
 
     /** {@code KVM_SET_TSS_ADDR} (Intel: three pages KVM needs below 4 GiB, outside guest RAM). */
     public void setTssAddr(long gpa) {
-        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_TSS_ADDR, gpa);
+        KvmIoctl.KVM_SET_TSS_ADDR.call(fd, gpa);
     }
 
     /** {@code KVM_SET_IDENTITY_MAP_ADDR} (Intel: one page outside guest RAM). */
@@ -74,13 +75,13 @@ public final class KvmVm implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = arena.allocate(ValueLayout.JAVA_LONG);
             v.set(ValueLayout.JAVA_LONG, 0, gpa);
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_IDENTITY_MAP_ADDR, v);
+            KvmIoctl.KVM_SET_IDENTITY_MAP_ADDR.call(fd, v);
         }
     }
 
     /** {@code KVM_CREATE_IRQCHIP}: in-kernel PIC, IOAPIC and local APICs. Before creating vCPUs. */
     public void createIrqchip() {
-        Libc.ioctlOrThrow(fd, KvmIoctl.KVM_CREATE_IRQCHIP, 0);
+        KvmIoctl.KVM_CREATE_IRQCHIP.call(fd, 0);
     }
 
     /** {@code KVM_ENABLE_CAP} on the VM with up to four arguments. */
@@ -153,7 +154,7 @@ public final class KvmVm implements AutoCloseable {
 
     /** {@code KVM_CREATE_VCPU}: vCPU {@code id} (its APIC id), with its {@code kvm_run} mapped. */
     public KvmVcpu createVcpu(int id) {
-        int vcpuFd = Libc.ioctlOrThrow(fd, KvmIoctl.KVM_CREATE_VCPU, id);
+        int vcpuFd = KvmIoctl.KVM_CREATE_VCPU.call(fd, id);
         try {
             return new KvmVcpu(this, vcpuFd, id, kvm.vcpuMmapSize());
         } catch (RuntimeException e) {

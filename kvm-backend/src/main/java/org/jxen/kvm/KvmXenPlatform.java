@@ -22,7 +22,9 @@ import org.jxen.hypercalls.time.SchedStat;
  * context with {@code KVM_SET_SREGS}/{@code KVM_SET_REGS}; a vCPU that is offline when the domain
  * is built starts down.
  *
- * <p>Threads: as {@link XenPlatform} says; {@link #shutdownReason()} from any thread.
+ * <p>Threads: as {@link XenPlatform} says; {@link #shutdownReason()} from any thread. The paging
+ * state each vCPU was last given is kept for its next hypercall: that slot is only read and written
+ * on the vCPU's own thread, as {@link #pagingState(int)} is only called there.
  */
 public final class KvmXenPlatform implements XenPlatform {
     /** How often each vCPU's runstate is re-accounted from its thread's schedstat: 10 ms. */
@@ -31,6 +33,8 @@ public final class KvmXenPlatform implements XenPlatform {
     private final VirtualMachine vm;
     private final PrintStream console;
     private final long runstatePeriodNanos;
+    /** Per vCPU, the paging state {@link #pagingState} last returned; each slot only on its vCPU's thread. */
+    private final PagingState[] lastPaging;
     private volatile int shutdownReason = -1;
 
     /** A platform whose runstates are re-accounted every {@link #RUNSTATE_PERIOD_NANOS}. */
@@ -51,6 +55,7 @@ public final class KvmXenPlatform implements XenPlatform {
         this.vm = vm;
         this.console = console;
         this.runstatePeriodNanos = runstatePeriodNanos;
+        this.lastPaging = new PagingState[vm.vcpus().size()];
     }
 
     @Override
@@ -58,11 +63,27 @@ public final class KvmXenPlatform implements XenPlatform {
         return vm.memory();
     }
 
+    /**
+     * The vCPU's control registers and CPL from kvm_run's sync-regs sregs. The state it returned last
+     * time is returned again while they are unchanged (a guest makes most of its hypercalls from one
+     * address space), so such a hypercall allocates nothing here.
+     */
     @Override
     public PagingState pagingState(int vcpuId) {
         MemorySegment s = vm.vcpu(vcpuId).kvmVcpu().kvmRun().sregs();
-        return PagingState.of(Sregs.get(s, Sregs.CR0), Sregs.get(s, Sregs.CR3), Sregs.get(s, Sregs.CR4),
-                Sregs.get(s, Sregs.EFER), Sregs.cpl(s));
+        long cr0 = Sregs.get(s, Sregs.CR0);
+        long cr3 = Sregs.get(s, Sregs.CR3);
+        long cr4 = Sregs.get(s, Sregs.CR4);
+        long efer = Sregs.get(s, Sregs.EFER);
+        int cpl = Sregs.cpl(s);
+        PagingState last = lastPaging[vcpuId];
+        if (last != null && last.cr0() == cr0 && last.cr3() == cr3 && last.cr4() == cr4 && last.efer() == efer
+                && last.cpl() == cpl) {
+            return last;
+        }
+        PagingState now = PagingState.of(cr0, cr3, cr4, efer, cpl);
+        lastPaging[vcpuId] = now;
+        return now;
     }
 
     @Override

@@ -3,14 +3,13 @@ package org.jxen.kvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.jxen.kvm.HostTools.exec;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -118,13 +117,5 @@ class SupervisorInstructionProbeTest {
             CpuFeature f = CpuFeature.values()[i];
             assertEquals(groups.get(i).toString(), HexFormat.of().formatHex(f.probe()), f + ": " + f.probeText());
         }
-    }
-
-    private static String exec(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), cmd + ": " + out);
-        return out;
     }
 }

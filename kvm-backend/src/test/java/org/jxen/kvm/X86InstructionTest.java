@@ -4,14 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.jxen.kvm.HostTools.exec;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,8 +106,8 @@ class X86InstructionTest {
         Path s = dir.resolve("insns.s");
         Path o = dir.resolve("insns.o");
         Files.writeString(s, src);
-        run(List.of("as", "-o", o.toString(), s.toString()));
-        String dump = run(List.of("objdump", "-d", "--insn-width=16", o.toString()));
+        exec(List.of("as", "-o", o.toString(), s.toString()));
+        String dump = exec(List.of("objdump", "-d", "--insn-width=16", o.toString()));
         List<byte[]> expected = new ArrayList<>();
         for (String line : dump.split("\n")) {
             // "   0:	f0 48 0f c7 4e 20    	lock cmpxchg16b 0x20(%rsi)"
@@ -125,13 +124,5 @@ class X86InstructionTest {
             assertTrue(x != null, "no decode: " + insns[i] + " " + X86Instruction.hex(b, b.length));
             assertEquals(b.length, x.length(), insns[i] + " " + X86Instruction.hex(b, b.length));
         }
-    }
-
-    private static String run(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), cmd + ": " + out);
-        return out;
     }
 }
