@@ -3,8 +3,8 @@
 # (the options may come as one word, as Maven passes them: "-m sanity -t Grant").
 # With -t REGEX only the tests JCStress selects with that filter run (it lists them first, -l).
 # Fails when the jar lists no test (the annotation processor did not run), when the filter
-# selects none, when JCStress reports a failed or errored test, or when it ran fewer tests than
-# were selected (all listed ones without -t).
+# selects none, when JCStress reports a failed or errored test or one that failed its sanity
+# check (API MISMATCH), or when it ran fewer tests than were selected (all listed ones without -t).
 # A test with more actors than this machine has CPUs is one JCStress skips silently: it is
 # named as skipped (not a failure), so that a 2-CPU machine can run the rest.
 set -euo pipefail
@@ -85,6 +85,13 @@ if [ "$rc" -ne 0 ]; then
 fi
 if grep -Eq '^\s*\[(FAILED|ERROR)\]|has failed|had failed|FAILED tests' "$log"; then
   echo "jcstress: some tests failed: see the results above and in $results" >&2
+  exit 1
+fi
+# A test whose state or actors throw in JCStress's sanity check (e.g. a class missing from the jar)
+# is only counted as a "soft err" on the console; the results say API MISMATCH.
+if grep -q 'API MISMATCH' "$results"/*.html 2>/dev/null; then
+  echo "jcstress: some tests failed JCStress's sanity check (API MISMATCH: their state or actors threw;" \
+    "run one with -t NAME -v to see why): see $results/index.html" >&2
   exit 1
 fi
 # Which selected tests ran: each leaves results/<class>.html.

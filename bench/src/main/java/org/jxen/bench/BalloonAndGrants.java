@@ -6,17 +6,14 @@ import java.util.concurrent.TimeUnit;
 import org.jxen.abi.Evtchn;
 import org.jxen.abi.Gtf;
 import org.jxen.abi.Hypercall;
-import org.jxen.abi.WordSize;
-import org.jxen.abi.XenMapSpace;
 import org.jxen.abi.XenMem;
 import org.jxen.gpc.GuestMemory;
-import org.jxen.gpc.HostMemory;
 import org.jxen.hypercalls.GrantException;
 import org.jxen.hypercalls.GrantMapping;
-import org.jxen.hypercalls.HypercallRequest;
 import org.jxen.hypercalls.XenDomain;
-import org.jxen.hypercalls.XenPlatform;
-import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -57,66 +54,26 @@ public class BalloonAndGrants {
     private static final long GRANT_FRAME = 100;
     private static final long GRANTED = 101;
 
-    /** A platform in memory: what the domain needs, nothing else. */
-    static final class Platform implements XenPlatform {
-        final HostMemory ram = HostMemory.anonymous("bench-ram", RAM);
-        final GuestMemory memory = new GuestMemory("bench");
-
-        Platform() {
-            memory.addSlot(0, 0, RAM, ram, 0, 0);
-        }
-
-        @Override
-        public GuestMemory memory() {
-            return memory;
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return PagingState.pagingOff();
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            return true;
-        }
-
-        @Override
-        public long monotonicNanos() {
-            return System.nanoTime();
-        }
-
-        @Override
-        public void consoleWrite(byte[] bytes, int offset, int length) {
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
-        }
-    }
-
-    private Platform platform;
+    private InMemoryXenPlatform platform;
     private XenDomain domain;
-    private final HypercallRequest request = new HypercallRequest(0);
+    private DomainDriver guest;
     private GrantMapping open;
     private MemorySegment buffer;
     private Arena arena;
 
     @Setup(Level.Trial)
     public void setUp() throws GrantException {
-        platform = new Platform();
+        platform = new InMemoryXenPlatform("bench", UpcallSink.ACCEPT, InMemoryXenPlatform.Console.DROP);
+        platform.addAnonymousRam(0, RAM);
         domain = new XenDomain(platform, XenDomain.Config.of(1));
-        GuestMemory m = platform.memory;
+        guest = new DomainDriver(domain, platform.memory(), ARGS + 512);
+        GuestMemory m = platform.memory();
         for (int i = 0; i < N; i++) {
             m.putLong(CONTIGUOUS + i * 8L, FIRST + i);
             m.putLong(SCATTERED + i * 8L, FIRST + 2L * i);
         }
         // grant frame 0 at GRANT_FRAME; ref 8 grants GRANTED read-only to domain 0
-        m.putShort(ARGS + 512, (short) Evtchn.DOMID_SELF);
-        m.putInt(ARGS + 516, XenMapSpace.GRANT_TABLE);
-        m.putLong(ARGS + 520, 0);
-        m.putLong(ARGS + 528, GRANT_FRAME);
-        check(call(XenMem.ADD_TO_PHYSMAP, ARGS + 512), 0, "add_to_physmap");
+        guest.mapGrantFrame(0, GRANT_FRAME);
         m.putInt(GRANT_FRAME * PAGE + 8 * 8 + 4, (int) GRANTED);
         m.putShort(GRANT_FRAME * PAGE + 8 * 8, (short) (Gtf.PERMIT_ACCESS | Gtf.READONLY));
         open = domain.grantTable().mapForeign(8, false);
@@ -128,13 +85,12 @@ public class BalloonAndGrants {
     public void tearDown() {
         open.close();
         domain.close();
-        platform.memory.removeSlot(0);
-        platform.ram.close();
+        platform.close();
         arena.close();
     }
 
     private long call(int cmd, long arg) {
-        return domain.dispatch(request.set(Hypercall.MEMORY_OP, cmd, arg, 0, 0, 0, 0, WordSize.BITS_64, 0));
+        return guest.call(Hypercall.MEMORY_OP, cmd, arg);
     }
 
     private static void check(long got, long want, String what) {
@@ -144,7 +100,7 @@ public class BalloonAndGrants {
     }
 
     private void reservation(int op, long list) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putLong(ARGS, list);
         m.putLong(ARGS + 8, N);
         m.putInt(ARGS + 16, 0);
@@ -154,7 +110,7 @@ public class BalloonAndGrants {
     }
 
     private long cycle(long list, long stride) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         for (int i = 0; i < N; i++) {
             m.putLong((FIRST + stride * i) * PAGE, i);
         }

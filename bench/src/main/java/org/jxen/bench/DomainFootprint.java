@@ -3,60 +3,23 @@ package org.jxen.bench;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
-import org.jxen.abi.EvtchnOp;
-import org.jxen.abi.Hypercall;
-import org.jxen.abi.WordSize;
-import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
-import org.jxen.hypercalls.HypercallRequest;
 import org.jxen.hypercalls.XenDomain;
-import org.jxen.hypercalls.XenPlatform;
-import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 
 /**
  * The heap a {@link XenDomain} retains, with {@code ports} IPI ports bound: builds {@code n}
- * one-vCPU domains (each with a one-page memslot of a shared off-heap block), keeps them alive,
- * and divides the growth of the used heap after full GCs by {@code n}. A measurement program, not
- * a JMH benchmark:
+ * one-vCPU domains (each on an {@link InMemoryXenPlatform} with a one-page memslot of a shared
+ * off-heap block), keeps them alive, and divides the growth of the used heap after full GCs by
+ * {@code n}. A measurement program, not a JMH benchmark:
  * {@code java -cp bench/target/benchmarks.jar org.jxen.bench.DomainFootprint [n] [ports]}.
  *
  * <p>Threads: the main thread only.
  */
 public final class DomainFootprint {
     private DomainFootprint() {
-    }
-
-    /** A platform that does nothing. */
-    static final class P implements XenPlatform {
-        final GuestMemory memory = new GuestMemory("f");
-
-        @Override
-        public GuestMemory memory() {
-            return memory;
-        }
-
-        @Override
-        public PagingState pagingState(int v) {
-            return PagingState.pagingOff();
-        }
-
-        @Override
-        public boolean deliverVector(int v, int vec) {
-            return true;
-        }
-
-        @Override
-        public long monotonicNanos() {
-            return System.nanoTime();
-        }
-
-        @Override
-        public void consoleWrite(byte[] b, int o, int l) {
-        }
-
-        @Override
-        public void shutdown(int v, int r) {
-        }
     }
 
     static long used() {
@@ -88,17 +51,12 @@ public final class DomainFootprint {
     }
 
     static XenDomain make(HostMemory host, int i, int ports) {
-        P p = new P();
-        p.memory.addSlot(0, 0, 4096, host, (long) i * 4096, 0);
+        InMemoryXenPlatform p = new InMemoryXenPlatform("f", UpcallSink.ACCEPT, InMemoryXenPlatform.Console.DROP);
+        p.addSlotOver(0, 4096, host, (long) i * 4096);
         XenDomain d = new XenDomain(p, XenDomain.Config.of(1));
-        HypercallRequest r = new HypercallRequest(0);
+        DomainDriver guest = new DomainDriver(d, p.memory(), 0x100);
         for (int k = 0; k < ports; k++) {
-            p.memory.putInt(0x100, 0);
-            long rc = d.dispatch(r.set(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_IPI, 0x100, 0, 0, 0, 0,
-                    WordSize.BITS_64, 0));
-            if (rc != 0) {
-                throw new IllegalStateException("bind_ipi " + rc);
-            }
+            guest.bindIpi(0);
         }
         return d;
     }

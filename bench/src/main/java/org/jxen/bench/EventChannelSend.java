@@ -74,7 +74,7 @@ public class EventChannelSend {
     public void setUp() {
         fifo = abi.equals("fifo");
         d = new BenchDomain(fifo);
-        m = d.platform.memory;
+        m = d.platform.memory();
         pendingPort = d.bindIpi();
         maskedPort = d.bindIpi();
         freshPort = d.bindIpi();
@@ -103,7 +103,7 @@ public class EventChannelSend {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        if (d.platform.upcalls == 0) {
+        if (d.upcalls.count() == 0) {
             throw new IllegalStateException("no upcall was ever delivered: the fresh path did not run");
         }
         d.close();

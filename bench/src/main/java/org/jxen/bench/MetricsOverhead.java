@@ -5,21 +5,20 @@ import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 
 import org.jxen.abi.EvtchnOp;
-import org.jxen.abi.HvmOp;
 import org.jxen.abi.Hypercall;
 import org.jxen.abi.SharedInfo;
 import org.jxen.abi.VcpuInfo;
 import org.jxen.abi.WordSize;
-import org.jxen.abi.XenMapSpace;
-import org.jxen.abi.XenMem;
 import org.jxen.abi.XenVersion;
 import org.jxen.gpc.CacheStats;
 import org.jxen.gpc.GfnToPfnCache;
 import org.jxen.gpc.GpcStatus;
 import org.jxen.gpc.MappedArea;
 import org.jxen.hypercalls.DomainStats;
-import org.jxen.hypercalls.HypercallRequest;
 import org.jxen.hypercalls.XenDomain;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -75,9 +74,10 @@ public class MetricsOverhead {
     @Param({"false", "true"})
     public String metrics;
 
+    private final UpcallSink.Counter upcalls = new UpcallSink.Counter();
     private InMemoryXenPlatform platform;
     private XenDomain domain;
-    private HypercallRequest request;
+    private DomainDriver guest;
     private int port;
     private MemorySegment sharedInfo;
     private long pendingWord;
@@ -89,26 +89,18 @@ public class MetricsOverhead {
     @Setup(Level.Trial)
     public void setUp() {
         System.setProperty("jxen.metrics", metrics);
-        platform = new InMemoryXenPlatform();
+        platform = InMemoryXenPlatform.withRam("bench-domain", 1 << 20, upcalls);
         domain = new XenDomain(platform, XenDomain.Config.of(1));
         boolean want = Boolean.parseBoolean(metrics);
         if (DomainStats.COUNTING != want || CacheStats.COUNTING != want) {
             throw new IllegalStateException("the stats classes were initialised before the switch: counting is "
                     + DomainStats.COUNTING + "/" + CacheStats.COUNTING + ", wanted " + want);
         }
-        request = new HypercallRequest(0);
+        guest = new DomainDriver(domain, platform.memory(), ARGS);
         var m = platform.memory();
-        m.putShort(ARGS, (short) 0x7ff0); // DOMID_SELF
-        m.putInt(ARGS + 4, XenMapSpace.SHARED_INFO);
-        m.putLong(ARGS + 8, 0);
-        m.putLong(ARGS + 16, SHARED_INFO_GFN);
-        check(call(Hypercall.MEMORY_OP, XenMem.ADD_TO_PHYSMAP, ARGS), "map shared_info");
-        m.putInt(ARGS, 0);
-        m.putByte(ARGS + 4, (byte) VECTOR);
-        check(call(Hypercall.HVM_OP, HvmOp.SET_EVTCHN_UPCALL_VECTOR, ARGS), "set the upcall vector");
-        m.putInt(ARGS, 0);
-        check(call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_IPI, ARGS), "bind an IPI");
-        port = m.getInt(ARGS + 4);
+        guest.mapSharedInfo(SHARED_INFO_GFN);
+        guest.setUpcallVector(0, VECTOR);
+        port = guest.bindIpi(0);
         m.putInt(SEND_ARGS, port);
 
         WordSize w = WordSize.BITS_64;
@@ -119,9 +111,9 @@ public class MetricsOverhead {
         selector = vcpuInfo + VcpuInfo.offsetOfEvtchnPendingSel(w);
         upcallPending = vcpuInfo + VcpuInfo.offsetOfEvtchnUpcallPending(w);
 
-        long before = platform.upcalls;
+        long before = upcalls.count();
         eventRaise();
-        if (platform.upcalls != before + 1) {
+        if (upcalls.count() != before + 1) {
             throw new IllegalStateException("a raise did not deliver an upcall: the benchmark would not take the whole path");
         }
 
@@ -139,13 +131,7 @@ public class MetricsOverhead {
     }
 
     private long call(int nr, long a0, long a1) {
-        return domain.dispatch(request.set(nr, a0, a1, 0, 0, 0, 0, WordSize.BITS_64, 0));
-    }
-
-    private static void check(long result, String what) {
-        if (result != 0) {
-            throw new IllegalStateException(what + " failed: " + result);
-        }
+        return guest.call(nr, a0, a1);
     }
 
     /** What the guest's upcall handler does: clear the selector, upcall_pending and the port's pending bit. */

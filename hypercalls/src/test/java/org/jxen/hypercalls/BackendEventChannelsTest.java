@@ -83,7 +83,7 @@ class BackendEventChannelsTest extends FifoTestBase {
 
         domain.raise(guestPort); // (b) the backend notifies the guest
         assertEquals(1L << guestPort, pendingWord0());
-        assertEquals(List.of("0:" + VECTOR), platform.upcalls());
+        assertEquals(List.of("0:" + VECTOR), upcalls());
     }
 
     @Test

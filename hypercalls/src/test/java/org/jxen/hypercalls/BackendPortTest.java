@@ -25,24 +25,24 @@ class BackendPortTest extends DomainTestBase {
         assertEquals(0, send(port));
         assertEquals(0, send(port));
         assertEquals(List.of(port, port), heard, "each send calls the backend, nothing else");
-        assertTrue(platform.upcalls().isEmpty(), "a send to the backend raises nothing in the guest");
+        assertTrue(upcalls().isEmpty(), "a send to the backend raises nothing in the guest");
 
         domain.raise(port);
-        assertEquals(List.of("0:" + VECTOR), platform.upcalls(), "the backend notifies the guest");
+        assertEquals(List.of("0:" + VECTOR), upcalls(), "the backend notifies the guest");
         assertTrue(domain.eventChannels().isPending(port));
 
-        platform.memory.putShort(ARGS, (short) 0x7ff0);
-        platform.memory.putInt(ARGS + 4, port);
+        platform.memory().putShort(ARGS, (short) 0x7ff0);
+        platform.memory().putInt(ARGS + 4, port);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.STATUS, ARGS, 0));
-        assertEquals(EvtchnStatus.INTERDOMAIN, platform.memory.getInt(ARGS + 8));
-        assertEquals(0, platform.memory.getInt(ARGS + 16) & 0xffff, "remote domain 0: the host");
+        assertEquals(EvtchnStatus.INTERDOMAIN, platform.memory().getInt(ARGS + 8));
+        assertEquals(0, platform.memory().getInt(ARGS + 16) & 0xffff, "remote domain 0: the host");
     }
 
     @Test
     void afterTheGuestClosesThePortTheBackendHearsNothing() {
         List<Integer> heard = new ArrayList<>();
         int port = domain.eventChannels().bindBackend(0, heard::add);
-        platform.memory.putInt(ARGS, port);
+        platform.memory().putInt(ARGS, port);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.CLOSE, ARGS, 0));
         assertEquals(-XenErrno.EINVAL, send(port));
         assertTrue(heard.isEmpty());

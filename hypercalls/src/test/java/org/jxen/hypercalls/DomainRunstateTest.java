@@ -11,10 +11,10 @@ import org.jxen.abi.VcpuOp;
 import org.jxen.abi.WordSize;
 import org.jxen.abi.XenErrno;
 import org.jxen.gpc.GuestMemory;
-import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.jxen.hypercalls.time.RunstateAccount;
 import org.jxen.hypercalls.time.SchedStat;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,46 +28,21 @@ class DomainRunstateTest extends DomainTestBase {
     static final long AREA1 = 0x32000 + 8;
 
     /** The in-memory platform with a hand-moved clock, per-vCPU thread times and a 1 ms period. */
-    static final class TimedPlatform implements XenPlatform {
-        final MemoryPlatform base;
+    static final class TimedPlatform extends InMemoryXenPlatform {
         final AtomicLong clock = new AtomicLong(5_000 * MS);
         final AtomicLong[] onCpu = {new AtomicLong(), new AtomicLong()};
         final AtomicLong[] runDelay = {new AtomicLong(), new AtomicLong()};
         final long period;
 
-        TimedPlatform(MemoryPlatform base, long period) {
-            this.base = base;
+        TimedPlatform(UpcallSink upcalls, long period) {
+            super("test", upcalls, Console.KEEP);
+            addRam(0, RAM);
             this.period = period;
-        }
-
-        @Override
-        public GuestMemory memory() {
-            return base.memory();
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return base.pagingState(vcpuId);
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            return base.deliverVector(vcpuId, vector);
         }
 
         @Override
         public long monotonicNanos() {
             return clock.get();
-        }
-
-        @Override
-        public void consoleWrite(byte[] bytes, int offset, int length) {
-            base.consoleWrite(bytes, offset, length);
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
-            base.shutdown(vcpuId, reason);
         }
 
         @Override
@@ -83,11 +58,10 @@ class DomainRunstateTest extends DomainTestBase {
 
     TimedPlatform timed;
 
-    @BeforeEach
-    void timedDomain() {
-        domain.close();
-        timed = new TimedPlatform(platform, 1 * MS);
-        domain = new XenDomain(timed, XenDomain.Config.of(2));
+    @Override
+    InMemoryXenPlatform newPlatform() {
+        timed = new TimedPlatform(upcalls, 1 * MS);
+        return timed;
     }
 
     long vcpuOp(int caller, int cmd, int vcpu, long arg) {
@@ -96,13 +70,13 @@ class DomainRunstateTest extends DomainTestBase {
     }
 
     void registerArea(int caller, int vcpu, long gva) {
-        platform.memory.putLong(ARGS, gva);
+        platform.memory().putLong(ARGS, gva);
         assertEquals(0, vcpuOp(caller, VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA, vcpu, ARGS));
     }
 
     /** Reads a record as a guest does: again while the domain's thread is updating it. */
     RunstateAccount.Snapshot area(long gva) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         for (int attempt = 0; attempt < 1_000_000; attempt++) {
             long entry = m.getLong(gva + 8);
             java.lang.invoke.VarHandle.acquireFence();

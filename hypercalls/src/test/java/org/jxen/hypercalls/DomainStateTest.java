@@ -27,7 +27,7 @@ class DomainStateTest extends DomainTestBase {
     static final long TIME_AREA = 0x34020;
 
     private int bindVirqTimer(int vcpu) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putInt(ARGS, Virq.TIMER);
         m.putInt(ARGS + 4, vcpu);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_VIRQ, ARGS, 0));
@@ -36,7 +36,7 @@ class DomainStateTest extends DomainTestBase {
 
     /** A guest that did everything a Xen guest sets up, with a timer due in {@code timerNs}. */
     private void setUpGuest(long timerNs) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         mapSharedInfo();
         setUpcallVector(0);
         m.putLong(ARGS, VCPU_INFO >>> 12);
@@ -122,13 +122,13 @@ class DomainStateTest extends DomainTestBase {
         setUpGuest(3_600_000_000_000L);
         DomainState s = domain.captureState();
         int ipi = s.ports().stream().filter(p -> p.kind() == EventChannels.Kind.IPI).findFirst().orElseThrow().port();
-        platform.upcalls.clear();
+        upcalls.clear();
         restoredFrom(s);
         request = new HypercallRequest(1);
         assertEquals(0, send(ipi));
-        assertEquals(List.of("1:" + 0xf1), platform.upcalls(), "vCPU 1 by the callback vector");
+        assertEquals(List.of("1:" + 0xf1), upcalls(), "vCPU 1 by the callback vector");
         long pending = sharedInfoGpa() + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64);
-        assertTrue((platform.memory.getLong(pending) & (1L << ipi)) != 0);
+        assertTrue((platform.memory().getLong(pending) & (1L << ipi)) != 0);
     }
 
     @Test
@@ -143,23 +143,23 @@ class DomainStateTest extends DomainTestBase {
         restoredFrom(s); // the old domain is closed: its timer is gone with it
         long pending = sharedInfoGpa() + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64);
         long end = System.nanoTime() + 20_000_000_000L;
-        while ((platform.memory.getLong(pending) & (1L << timerPort)) == 0 && System.nanoTime() < end) {
+        while ((platform.memory().getLong(pending) & (1L << timerPort)) == 0 && System.nanoTime() < end) {
             Thread.sleep(2);
         }
         assertTrue(domain.systemTime() >= deadline, "not before the deadline");
-        assertTrue((platform.memory.getLong(pending) & (1L << timerPort)) != 0, "VIRQ_TIMER after the restore");
+        assertTrue((platform.memory().getLong(pending) & (1L << timerPort)) != 0, "VIRQ_TIMER after the restore");
         long t0 = System.nanoTime();
-        while (platform.upcalls().isEmpty() && System.nanoTime() - t0 < 5_000_000_000L) {
+        while (upcalls().isEmpty() && System.nanoTime() - t0 < 5_000_000_000L) {
             Thread.sleep(1);
         }
         Thread.sleep(400);
-        assertEquals(1, platform.upcalls().size(), "once: " + platform.upcalls());
+        assertEquals(1, upcalls().size(), "once: " + upcalls());
         assertEquals(0, domain.timers(0).singleShotDeadline(), "a single-shot timer is spent");
     }
 
     @Test
     void fifoStateComesAcrossAndTheNextEventLinksAfterTheCapturedTail() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         mapSharedInfo();
         setUpcallVector(0);
         long cbGfn = 0x36, arrayGfn = 0x37;

@@ -23,10 +23,10 @@ import org.junit.jupiter.api.Test;
 class DomainStatsTest extends DomainTestBase {
 
     int bindVirq(int virq, int vcpu) {
-        platform.memory.putInt(ARGS, virq);
-        platform.memory.putInt(ARGS + 4, vcpu);
+        platform.memory().putInt(ARGS, virq);
+        platform.memory().putInt(ARGS + 4, vcpu);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_VIRQ, ARGS, 0));
-        return platform.memory.getInt(ARGS + 8);
+        return platform.memory().getInt(ARGS + 8);
     }
 
     /** Waits up to 5 s for {@code condition}; timers run on the domain's thread. */
@@ -49,11 +49,11 @@ class DomainStatsTest extends DomainTestBase {
         assertEquals(0, s.eventsSent());
         mapSharedInfo(); // the deferred event is sent now, or by the domain thread's retry
         await(() -> s.eventsSent(EventChannels.Kind.IPI) == 1, "the deferred event");
-        assertEquals(1, platform.upcalls().size());
+        assertEquals(1, upcalls().size());
 
         assertEquals(0, send(ipi)); // already pending: sent again (counted), no second upcall
         assertEquals(2, s.eventsSent(EventChannels.Kind.IPI));
-        assertEquals(1, platform.upcalls().size());
+        assertEquals(1, upcalls().size());
         assertEquals(1, s.eventsDeferred(), "sent later, not deferred again");
 
         int virq = bindVirq(Virq.DEBUG, 0);
@@ -73,7 +73,7 @@ class DomainStatsTest extends DomainTestBase {
         bindVirq(Virq.TIMER, 0);
         assertEquals(0, call(Hypercall.SET_TIMER_OP, domain.systemTime() - 1_000_000L, 0, 0)); // in the past: fires now
         await(() -> s.singleShotTimerFirings(0) == 1, "the single-shot timer");
-        platform.memory.putLong(ARGS, 1_000_000L);
+        platform.memory().putLong(ARGS, 1_000_000L);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 0, ARGS));
         await(() -> s.periodicTimerFirings(0) >= 3, "three periodic firings");
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.STOP_PERIODIC_TIMER, 0, 0));
@@ -91,12 +91,12 @@ class DomainStatsTest extends DomainTestBase {
         setUpcallVector(0);
         int ipi = bindIpi(1);
         int timer = bindVirq(Virq.TIMER, 0);
-        platform.memory.putShort(ARGS, (short) 0x7ff0);
-        platform.memory.putShort(ARGS + 2, (short) 0x7ff0);
+        platform.memory().putShort(ARGS, (short) 0x7ff0);
+        platform.memory().putShort(ARGS + 2, (short) 0x7ff0);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.ALLOC_UNBOUND, ARGS, 0));
-        int unbound = platform.memory.getInt(ARGS + 4);
+        int unbound = platform.memory().getInt(ARGS + 4);
         long maskOff = sharedInfoGpa() + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64);
-        platform.memory.putLong(maskOff, 1L << timer);
+        platform.memory().putLong(maskOff, 1L << timer);
         domain.raise(timer);
 
         EventChannelSnapshot snap = EventChannelSnapshot.of(domain);

@@ -37,15 +37,15 @@ class EventChannelPortTableTest extends FifoTestBase {
         for (int p = 1; p < 4096; p++) {
             assertEquals(p, bindIpi(0));
         }
-        platform.memory.putInt(ARGS, 0);
+        platform.memory().putInt(ARGS, 0);
         assertEquals(-XenErrno.ENOSPC, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_IPI, ARGS, 0));
         assertEquals(0, reset());
         for (int p = 1; p < 1024; p++) {
-            platform.memory.putInt(ARGS, 0);
+            platform.memory().putInt(ARGS, 0);
             assertEquals(0, call32(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_IPI, ARGS, 0));
-            assertEquals(p, platform.memory.getInt(ARGS + 4));
+            assertEquals(p, platform.memory().getInt(ARGS + 4));
         }
-        platform.memory.putInt(ARGS, 0);
+        platform.memory().putInt(ARGS, 0);
         assertEquals(-XenErrno.ENOSPC, call32(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_IPI, ARGS, 0));
     }
 

@@ -55,7 +55,7 @@ class FifoEventChannelsTest extends FifoTestBase {
         assertEquals(-XenErrno.EINVAL, initControl(0, -1L, 0), "frame 2^64-1");
         assertEquals(0x5a, linkBitsOut(), "link_bits is only written on success");
         assertFalse(domain.eventChannels().isFifo(), "failed calls leave the domain 2-level");
-        assertEquals(0, platform.memory.cacheCount(), "and no cache behind");
+        assertEquals(0, platform.memory().cacheCount(), "and no cache behind");
 
         assertEquals(0, initControl(0, CB_GFN, CB_OFFSET[0]));
         assertEquals(-XenErrno.EINVAL, initControl(0, CB_GFN, CB_OFFSET[1]), "vCPU 0 has its control block");
@@ -65,11 +65,11 @@ class FifoEventChannelsTest extends FifoTestBase {
 
     @Test
     void initControlOnAReadOnlyFrameFails() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.removeSlot(0);
-        m.addSlot(0, 0, 0x30000, platform.ram, 0, 0);
-        m.addSlot(1, 0x30000, 0x1000, platform.ram, 0x30000, Memslot.READONLY);
-        m.addSlot(2, 0x31000, platform.ram.size() - 0x31000, platform.ram, 0x31000, 0);
+        m.addSlot(0, 0, 0x30000, platform.ram(), 0, 0);
+        m.addSlot(1, 0x30000, 0x1000, platform.ram(), 0x30000, Memslot.READONLY);
+        m.addSlot(2, 0x31000, platform.ram().size() - 0x31000, platform.ram(), 0x31000, 0);
         try {
             assertEquals(-XenErrno.EINVAL, initControl(0, 0x30, 0));
             assertEquals(0, initControl(0, 0x31, 0));
@@ -78,13 +78,13 @@ class FifoEventChannelsTest extends FifoTestBase {
             m.removeSlot(1);
             m.removeSlot(2);
             m.removeSlot(0);
-            m.addSlot(0, 0, platform.ram.size(), platform.ram, 0, 0);
+            m.addSlot(0, 0, platform.ram().size(), platform.ram(), 0, 0);
         }
     }
 
     @Test
     void thirtyTwoBitGuestsUseTheSameLayout() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putLong(FIFO_ARGS, CB_GFN);
         m.putInt(FIFO_ARGS + 8, (int) CB_OFFSET[0]);
         m.putInt(FIFO_ARGS + 12, 0);
@@ -144,13 +144,13 @@ class FifoEventChannelsTest extends FifoTestBase {
         assertEquals(a, guest.headWord(0, EvtchnFifo.PRIORITY_DEFAULT));
         assertEquals(DEFAULT_READY, guest.readyWord(0));
         assertEquals(1, guest.upcallPending(0));
-        assertEquals(List.of(UPCALL0), platform.upcalls());
+        assertEquals(List.of(UPCALL0), upcalls());
 
         domain.raise(b);
         assertEquals(b, link(word(a)), "b is linked after a");
         assertEquals(PENDING | LINKED, word(b));
         assertEquals(a, guest.headWord(0, EvtchnFifo.PRIORITY_DEFAULT), "the head stays");
-        assertEquals(List.of(UPCALL0), platform.upcalls(), "no second upcall for a non-empty queue");
+        assertEquals(List.of(UPCALL0), upcalls(), "no second upcall for a non-empty queue");
 
         domain.raise(a); // pending and linked: nothing to do
         assertEquals(PENDING | LINKED | b, word(a));
@@ -162,7 +162,7 @@ class FifoEventChannelsTest extends FifoTestBase {
         assertEquals(0, word(a));
         assertEquals(0, word(b));
         assertEquals(0, guest.readyWord(0));
-        assertEquals(List.of(UPCALL0), platform.upcalls());
+        assertEquals(List.of(UPCALL0), upcalls());
     }
 
     @Test
@@ -173,7 +173,7 @@ class FifoEventChannelsTest extends FifoTestBase {
         assertEquals(p1, guest.headWord(1, EvtchnFifo.PRIORITY_DEFAULT));
         assertEquals(DEFAULT_READY, guest.readyWord(1));
         assertEquals(0, guest.readyWord(0));
-        assertEquals(List.of(UPCALL1), platform.upcalls());
+        assertEquals(List.of(UPCALL1), upcalls());
         assertEquals(0, guest.drain(0));
         assertEquals(1, guest.drain(1));
         assertEquals(List.of(p1), handled);
@@ -194,7 +194,7 @@ class FifoEventChannelsTest extends FifoTestBase {
         domain.raise(mid2);
         assertEquals((1 << 9) | (1 << 7) | (1 << 3), guest.readyWord(0));
         assertEquals(List.of(mid1, mid2), guest.queueFromHead(0, 7));
-        assertEquals(List.of(UPCALL0), platform.upcalls(), "one upcall: the first raise found READY clear");
+        assertEquals(List.of(UPCALL0), upcalls(), "one upcall: the first raise found READY clear");
         guest.drain(0);
         assertEquals(List.of(high, mid1, mid2, low), handled);
     }
@@ -227,11 +227,11 @@ class FifoEventChannelsTest extends FifoTestBase {
         domain.raise(port);
         assertEquals(PENDING | MASKED, word(port));
         assertEquals(0, guest.readyWord(0));
-        assertEquals(List.of(), platform.upcalls(), "masked: no upcall");
+        assertEquals(List.of(), upcalls(), "masked: no upcall");
         assertTrue(domain.eventChannels().isPending(port), "pending for SCHEDOP_poll");
         assertTrue(guest.unmask(port), "pending: the guest asks the hypervisor");
         assertEquals(PENDING | LINKED, word(port));
-        assertEquals(List.of(UPCALL0), platform.upcalls(), "unmask delivers");
+        assertEquals(List.of(UPCALL0), upcalls(), "unmask delivers");
         guest.drain(0);
         assertEquals(List.of(port), handled);
 
@@ -247,7 +247,7 @@ class FifoEventChannelsTest extends FifoTestBase {
         guest.mask(port);
         assertEquals(0, unmaskHypercall(port));
         assertEquals(0, word(port));
-        assertEquals(List.of(), platform.upcalls());
+        assertEquals(List.of(), upcalls());
     }
 
     @Test
@@ -315,10 +315,10 @@ class FifoEventChannelsTest extends FifoTestBase {
         assertEquals(EvtchnFifo.EVENT_WORDS_PER_PAGE + 5, port);
         domain.raise(port);
         assertTrue(domain.eventChannels().isPending(port), "remembered without a word");
-        assertEquals(List.of(), platform.upcalls());
+        assertEquals(List.of(), upcalls());
         assertEquals(0, expandArray(ARRAY_GFN + 1));
         assertEquals(PENDING | LINKED, word(port));
-        assertEquals(List.of(UPCALL0), platform.upcalls());
+        assertEquals(List.of(UPCALL0), upcalls());
         guest.drain(0);
         assertEquals(List.of(port), handled);
     }
@@ -328,9 +328,9 @@ class FifoEventChannelsTest extends FifoTestBase {
         mapSharedInfo();
         setUpcallVector(0);
         int port = bindIpi(0);
-        platform.memory.putLong(sharedInfoGpa() + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64), 1L << port);
+        platform.memory().putLong(sharedInfoGpa() + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64), 1L << port);
         domain.raise(port); // 2-level, masked: pending, no upcall
-        assertEquals(List.of(), platform.upcalls());
+        assertEquals(List.of(), upcalls());
         assertEquals(0, initControl(0, CB_GFN, CB_OFFSET[0]));
         assertEquals(0, initControl(1, CB_GFN, CB_OFFSET[1]));
         assertTrue(domain.eventChannels().isPending(port));
@@ -352,10 +352,10 @@ class FifoEventChannelsTest extends FifoTestBase {
         int port = bindIpi(1);
         domain.raise(port);
         assertEquals(PENDING, word(port), "pending, not linked: vCPU 1 has no queues yet");
-        assertEquals(List.of(), platform.upcalls());
+        assertEquals(List.of(), upcalls());
         assertEquals(0, initControl(1, CB_GFN, CB_OFFSET[1]));
         assertEquals(PENDING | LINKED, word(port));
-        assertEquals(List.of(UPCALL1), platform.upcalls());
+        assertEquals(List.of(UPCALL1), upcalls());
         guest.drain(1);
         assertEquals(List.of(port), handled);
     }
@@ -370,53 +370,53 @@ class FifoEventChannelsTest extends FifoTestBase {
         assertEquals(0, bindVcpu(port, 1));
         domain.raise(port);
         assertEquals(port, guest.headWord(1, EvtchnFifo.PRIORITY_DEFAULT));
-        assertEquals(List.of(UPCALL0, UPCALL1), platform.upcalls());
+        assertEquals(List.of(UPCALL0, UPCALL1), upcalls());
         guest.drain(1);
         assertEquals(List.of(port, port), handled);
     }
 
     @Test
     void anEventWhoseArrayPageIsUnmappedIsDeferredAndDeliveredLater() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.removeSlot(0);
         long arrayGpa = ARRAY_GFN << 12;
-        m.addSlot(0, 0, arrayGpa, platform.ram, 0, 0);
-        m.addSlot(1, arrayGpa, 0x1000, platform.ram, arrayGpa, 0);
-        m.addSlot(2, arrayGpa + 0x1000, platform.ram.size() - arrayGpa - 0x1000, platform.ram, arrayGpa + 0x1000, 0);
+        m.addSlot(0, 0, arrayGpa, platform.ram(), 0, 0);
+        m.addSlot(1, arrayGpa, 0x1000, platform.ram(), arrayGpa, 0);
+        m.addSlot(2, arrayGpa + 0x1000, platform.ram().size() - arrayGpa - 0x1000, platform.ram(), arrayGpa + 0x1000, 0);
         try {
             setUpFifo(1);
             int port = bindIpi(0);
             m.removeSlot(1);
             domain.raise(port);
             // kept, not written: the page cannot be locked (the domain's thread retries every ms meanwhile)
-            assertEquals(0, platform.ram.segment().get(java.lang.foreign.ValueLayout.JAVA_INT, arrayGpa + 4L * port));
-            assertEquals(List.of(), platform.upcalls());
-            m.addSlot(1, arrayGpa, 0x1000, platform.ram, arrayGpa, 0);
+            assertEquals(0, platform.ram().segment().get(java.lang.foreign.ValueLayout.JAVA_INT, arrayGpa + 4L * port));
+            assertEquals(List.of(), upcalls());
+            m.addSlot(1, arrayGpa, 0x1000, platform.ram(), arrayGpa, 0);
             domain.eventChannels().flushDeferred(); // the domain's thread does this too, about 1 ms later
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (platform.upcalls().isEmpty() && System.nanoTime() < deadline) {
+            while (upcalls().isEmpty() && System.nanoTime() < deadline) {
                 Thread.onSpinWait();
             }
             assertEquals(PENDING | LINKED, word(port));
-            assertEquals(List.of(UPCALL0), platform.upcalls());
+            assertEquals(List.of(UPCALL0), upcalls());
         } finally {
             m.removeSlot(2);
             m.removeSlot(0);
             if (m.currentMap().find(arrayGpa) != null) {
                 m.removeSlot(1);
             }
-            m.addSlot(0, 0, platform.ram.size(), platform.ram, 0, 0);
+            m.addSlot(0, 0, platform.ram().size(), platform.ram(), 0, 0);
         }
     }
 
     @Test
     void aLinkWhoseTailPageIsUnmappedIsDeferredAndLinkedLater() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.removeSlot(0);
         long page0 = ARRAY_GFN << 12;
-        m.addSlot(0, 0, page0, platform.ram, 0, 0);
-        m.addSlot(1, page0, 0x1000, platform.ram, page0, 0);
-        m.addSlot(2, page0 + 0x1000, platform.ram.size() - page0 - 0x1000, platform.ram, page0 + 0x1000, 0);
+        m.addSlot(0, 0, page0, platform.ram(), 0, 0);
+        m.addSlot(1, page0, 0x1000, platform.ram(), page0, 0);
+        m.addSlot(2, page0 + 0x1000, platform.ram().size() - page0 - 0x1000, platform.ram(), page0 + 0x1000, 0);
         try {
             setUpFifo(2);
             int a = bindIpi(0);
@@ -428,7 +428,7 @@ class FifoEventChannelsTest extends FifoTestBase {
             m.removeSlot(1);
             domain.raise(b); // its word (page 1) is there, its tail's (page 0) is not: nothing linked
             assertEquals(PENDING, word(b));
-            m.addSlot(1, page0, 0x1000, platform.ram, page0, 0);
+            m.addSlot(1, page0, 0x1000, platform.ram(), page0, 0);
             domain.eventChannels().flushDeferred(); // the domain's thread does this too, about 1 ms later
             long deadline = System.nanoTime() + 10_000_000_000L;
             while ((word(b) & LINKED) == 0 && System.nanoTime() < deadline) {
@@ -443,31 +443,31 @@ class FifoEventChannelsTest extends FifoTestBase {
             if (m.currentMap().find(page0) != null) {
                 m.removeSlot(1);
             }
-            m.addSlot(0, 0, platform.ram.size(), platform.ram, 0, 0);
+            m.addSlot(0, 0, platform.ram().size(), platform.ram(), 0, 0);
         }
     }
 
     @Test
     void resetGoesBackToTwoLevel() {
         setUpFifo(2);
-        int cachesWithFifo = platform.memory.cacheCount();
+        int cachesWithFifo = platform.memory().cacheCount();
         int port = bindIpi(0);
         domain.raise(port);
         guest.drain(0);
         assertEquals(List.of(port), handled);
         assertEquals(0, reset());
         assertFalse(domain.eventChannels().isFifo());
-        assertEquals(cachesWithFifo - 4, platform.memory.cacheCount(), "2 control blocks and 2 pages released");
+        assertEquals(cachesWithFifo - 4, platform.memory().cacheCount(), "2 control blocks and 2 pages released");
         assertEquals(Evtchn.nrChannels2Level(WordSize.BITS_64), domain.eventChannels().portCount());
         assertEquals(-XenErrno.ENOSYS, setPriority(port, 1));
         assertEquals(-XenErrno.EOPNOTSUPP, expandArray(ARRAY_GFN));
         int again = bindIpi(0);
         assertEquals(port, again, "every port was closed");
-        platform.upcalls.clear();
+        upcalls.clear();
         domain.raise(again);
-        long pending = platform.memory.getLong(sharedInfoGpa() + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64));
+        long pending = platform.memory().getLong(sharedInfoGpa() + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64));
         assertEquals(1L << again, pending, "2-level delivery again");
-        assertEquals(List.of(UPCALL0), platform.upcalls());
+        assertEquals(List.of(UPCALL0), upcalls());
         assertEquals(0, initControl(0, CB_GFN, CB_OFFSET[0]), "FIFO may be set up again");
     }
 }

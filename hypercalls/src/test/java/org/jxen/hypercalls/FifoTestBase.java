@@ -26,7 +26,7 @@ abstract class FifoTestBase extends DomainTestBase {
     FifoGuestModel guest;
 
     GuestMemory mem() {
-        return platform.memory;
+        return platform.memory();
     }
 
     long initControl(int vcpu, long gfn, long offset) {

@@ -24,7 +24,7 @@ class HostileGuestTest extends DomainTestBase {
      */
     @Test
     void multicallOpWithHighBitsIsNotANestedMulticall() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long list = ARGS;
         m.putLong(list, 0xffff_ffff_0000_0000L | Hypercall.MULTICALL); // op
         m.putLong(list + 16, list); // args[0]: the same list
@@ -58,7 +58,7 @@ class HostileGuestTest extends DomainTestBase {
      */
     @Test
     void runstateAreaWhoseCacheIsShorterThanItsLayoutIsNotWritten() throws Exception {
-        var area = new org.jxen.hypercalls.time.RunstateArea(platform.memory, "raced");
+        var area = new org.jxen.hypercalls.time.RunstateArea(platform.memory(), "raced");
         assertEquals(0, area.register(0x30000 + 4096 - 44, -1, org.jxen.abi.WordSize.BITS_32));
         var layout = area.getClass().getDeclaredField("wordSize");
         layout.setAccessible(true);
@@ -80,9 +80,9 @@ class HostileGuestTest extends DomainTestBase {
         p.stopAfterNanos = 200_000_000L;
         XenDomain d = new XenDomain(p, XenDomain.Config.of(1));
         try {
-            MemorySegment ram = p.ram.segment();
+            MemorySegment ram = p.ram().segment();
             HypercallFuzzTest.writeAliasedPageTables(ram);
-            p.paging = HypercallFuzzTest.aliasedPaging();
+            p.setPagingState(HypercallFuzzTest.aliasedPaging());
             for (long e = HypercallFuzzTest.ARGS; e < HypercallFuzzTest.ARGS + 16 * 4096; e += 64) {
                 ram.set(ValueLayout.JAVA_LONG_UNALIGNED, e, Hypercall.CONSOLE_IO); // op
                 ram.set(ValueLayout.JAVA_LONG_UNALIGNED, e + 16, org.jxen.abi.ConsoleIo.WRITE);
@@ -115,7 +115,7 @@ class HostileGuestTest extends DomainTestBase {
      */
     @Test
     void rearmedTimersAndWatchdogsDoNotPileUpOnTheScheduler() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putLong(ARGS, Long.MAX_VALUE); // singleshot deadline
         m.putInt(ARGS + 8, 0);
         m.putLong(ARGS + 16, Long.MAX_VALUE); // periodic period
@@ -141,7 +141,7 @@ class HostileGuestTest extends DomainTestBase {
      */
     @Test
     void closingAMovedGlobalVirqForgetsItsBinding() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putInt(ARGS, org.jxen.abi.Virq.CONSOLE);
         m.putInt(ARGS + 4, 0);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VIRQ, ARGS, 0));
@@ -201,7 +201,7 @@ class HostileGuestTest extends DomainTestBase {
     void misalignedVcpuInfoIsRefusedAndDeliveryNeverThrows() {
         mapSharedInfo();
         setUpcallVector(0);
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long gfn = 0x30;
         m.putLong(ARGS, gfn);
         m.putInt(ARGS + 8, 0x104); // 4-aligned: good for a 32-bit guest, not a 64-bit one

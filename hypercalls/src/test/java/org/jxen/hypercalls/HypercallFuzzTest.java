@@ -11,11 +11,10 @@ import org.jxen.abi.Hypercall;
 import org.jxen.abi.WordSize;
 import org.jxen.abi.XenMapSpace;
 import org.jxen.abi.XenMem;
-import org.jxen.gpc.GuestMemory;
-import org.jxen.gpc.HostMemory;
-import org.jxen.gpc.Memslot;
 import org.jxen.hypercalls.mm.PagingMode;
 import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -78,47 +77,17 @@ class HypercallFuzzTest {
         return b.build();
     }
 
-    /** A platform in memory whose host asks a vCPU to yield when its call has run for a while. */
-    static final class FuzzPlatform implements XenPlatform {
-        final HostMemory ram = HostMemory.anonymous("fuzz-ram", RAM);
-        final HostMemory rom = HostMemory.anonymous("fuzz-rom", 4096);
-        final GuestMemory memory = new GuestMemory("fuzz");
-        volatile PagingState paging = PagingState.pagingOff();
+    /** The in-memory platform (RAM, then a page of ROM) whose host asks a vCPU to yield, then to stop, when its call has run for a while. */
+    static final class FuzzPlatform extends InMemoryXenPlatform {
         volatile long callStart;
-        long consoleBytes;
-
-        FuzzPlatform() {
-            memory.addSlot(0, 0, RAM, ram, 0, 0);
-            memory.addSlot(1, ROM_GPA, 4096, rom, 0, Memslot.READONLY);
-        }
-
-        @Override
-        public GuestMemory memory() {
-            return memory;
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return paging;
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            return true;
-        }
-
-        @Override
-        public long monotonicNanos() {
-            return System.nanoTime();
-        }
-
-        @Override
-        public synchronized void consoleWrite(byte[] bytes, int offset, int length) {
-            consoleBytes += length;
-        }
-
         /** The host stops the vCPU (for good) once a call has run this long; never if 0. */
         volatile long stopAfterNanos;
+
+        FuzzPlatform() {
+            super("fuzz", UpcallSink.ACCEPT, Console.DROP);
+            addAnonymousRam(0, RAM);
+            addRom(ROM_GPA, 4096);
+        }
 
         @Override
         public boolean vcpuMustYield(int vcpuId) {
@@ -128,17 +97,6 @@ class HypercallFuzzTest {
         @Override
         public boolean vcpuMustStop(int vcpuId) {
             return stopAfterNanos > 0 && System.nanoTime() - callStart > stopAfterNanos;
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
-        }
-
-        void close() {
-            memory.removeSlot(0);
-            memory.removeSlot(1);
-            ram.close();
-            rom.close();
         }
     }
 
@@ -184,14 +142,14 @@ class HypercallFuzzTest {
             this.words = words;
             this.domain = new XenDomain(platform, XenDomain.Config.of(2));
             platform.stopAfterNanos = STOP_AFTER_NANOS;
-            this.ram = platform.ram.segment();
+            this.ram = platform.ram().segment();
             SplittableRandom c = new SplittableRandom(~seed);
             for (long a = CANARY; a < CANARY_END; a += 8) {
                 ram.set(ValueLayout.JAVA_LONG_UNALIGNED, a, c.nextLong());
             }
             this.canary = ram.asSlice(CANARY, CANARY_END - CANARY);
             if (paging == Paging.ALIASED) {
-                platform.paging = aliasedPaging();
+                platform.setPagingState(aliasedPaging());
             }
         }
 
@@ -308,11 +266,11 @@ class HypercallFuzzTest {
                 a.set(ValueLayout.JAVA_INT_UNALIGNED, 4, XenMapSpace.SHARED_INFO);
                 a.set(ValueLayout.JAVA_LONG_UNALIGNED, 8, 0);
                 a.set(ValueLayout.JAVA_LONG_UNALIGNED, 16, 0x20);
-                platform.paging = PagingState.pagingOff();
+                platform.setPagingState(PagingState.pagingOff());
                 domain.dispatch(requests[0].set(Hypercall.MEMORY_OP, XenMem.ADD_TO_PHYSMAP, ARGS, 0, 0, 0, 0,
                         WordSize.BITS_64, 0));
                 if (paging == Paging.ALIASED) {
-                    platform.paging = aliasedPaging();
+                    platform.setPagingState(aliasedPaging());
                 }
             }
         }

@@ -2,7 +2,6 @@ package org.jxen.hypercalls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.io.ByteArrayOutputStream;
 import org.jxen.abi.Evtchn;
 import org.jxen.abi.Hypercall;
 import org.jxen.abi.WordSize;
@@ -11,8 +10,9 @@ import org.jxen.abi.XenMem;
 import org.jxen.abi.XenMemoryReservation;
 import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
-import org.jxen.gpc.Memslot;
-import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
@@ -39,53 +39,22 @@ abstract class PhysmapTestBase {
     static final long ARRAY = 32 * PAGE;
     static final int SELF = Evtchn.DOMID_SELF;
 
-    /** A platform in memory with mmap-backed RAM. */
-    static final class AnonymousPlatform implements XenPlatform {
-        final HostMemory low = HostMemory.anonymous("low", LOW_RAM);
-        final HostMemory rom = HostMemory.anonymous("rom", PAGE);
-        final HostMemory high = HostMemory.anonymous("high", HIGH_RAM);
-        final GuestMemory memory = new GuestMemory("physmap-test");
-        final ByteArrayOutputStream console = new ByteArrayOutputStream();
+    /** The in-memory platform on mmap-backed RAM, console kept, whose host can ask the vCPUs to yield. */
+    static final class AnonymousPlatform extends InMemoryXenPlatform {
+        final HostMemory low;
+        final HostMemory high;
         volatile boolean mustYield;
 
         AnonymousPlatform() {
-            memory.addSlot(0, 0, LOW_RAM, low, 0, 0);
-            memory.addSlot(1, ROM_GPA, PAGE, rom, 0, Memslot.READONLY);
-            memory.addSlot(2, HIGH_GPA, HIGH_RAM, high, 0, 0);
-        }
-
-        @Override
-        public GuestMemory memory() {
-            return memory;
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return PagingState.pagingOff();
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            return true;
-        }
-
-        @Override
-        public long monotonicNanos() {
-            return System.nanoTime();
-        }
-
-        @Override
-        public synchronized void consoleWrite(byte[] bytes, int offset, int length) {
-            console.write(bytes, offset, length);
+            super("physmap-test", UpcallSink.ACCEPT, Console.KEEP);
+            low = addAnonymousRam(0, LOW_RAM);
+            addRom(ROM_GPA, PAGE);
+            high = addAnonymousRam(HIGH_GPA, HIGH_RAM);
         }
 
         @Override
         public boolean vcpuMustYield(int vcpuId) {
             return mustYield;
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
         }
 
         /** The host memory and offset behind a gfn of RAM. */
@@ -100,29 +69,19 @@ abstract class PhysmapTestBase {
         long resident(long gfn, long pages) {
             return hostOf(gfn).residentPages(hostOffset(gfn), pages * PAGE);
         }
-
-        void close() {
-            for (int id = 0; id < 3; id++) {
-                if (memory.currentMap().byId(id) != null) {
-                    memory.removeSlot(id);
-                }
-            }
-            low.close();
-            rom.close();
-            high.close();
-        }
     }
 
     AnonymousPlatform platform;
     GuestMemory memory;
     XenDomain domain;
-    final HypercallRequest request = new HypercallRequest(0);
+    DomainDriver guest;
 
     @BeforeEach
     void setUpDomain() {
         platform = new AnonymousPlatform();
-        memory = platform.memory;
+        memory = platform.memory();
         domain = new XenDomain(platform, XenDomain.Config.of(2));
+        guest = new DomainDriver(domain, memory, ARGS);
     }
 
     @AfterEach
@@ -132,7 +91,7 @@ abstract class PhysmapTestBase {
     }
 
     long call(WordSize w, int nr, long a0, long a1, long a2) {
-        return domain.dispatch(request.set(nr, a0, a1, a2, 0, 0, 0, w, 0));
+        return guest.call(w, nr, a0, a1, a2);
     }
 
     long memoryOp(WordSize w, long cmd, long arg) {

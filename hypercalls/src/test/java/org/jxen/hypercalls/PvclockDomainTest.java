@@ -11,12 +11,13 @@ import org.jxen.abi.VcpuOp;
 import org.jxen.abi.WordSize;
 import org.jxen.abi.XenErrno;
 import org.jxen.abi.XenFeature;
-import org.jxen.abi.XenMapSpace;
-import org.jxen.abi.XenMem;
 import org.jxen.abi.XenVersion;
 import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
 import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.jxen.hypercalls.time.GuestTsc;
 import org.jxen.hypercalls.time.TscScale;
 import org.junit.jupiter.api.AfterEach;
@@ -81,31 +82,14 @@ class PvclockDomainTest {
         }
     }
 
-    /** Guest memory, a hand-moved clock, a chosen paging state and guest TSC. */
-    static final class TestPlatform implements XenPlatform {
-        final HostMemory ram = HostMemory.offHeap("ram", RAM);
-        final GuestMemory memory = new GuestMemory("pvclock-test");
+    /** The in-memory platform with a hand-moved clock, a chosen paging state and guest TSC. */
+    static final class TestPlatform extends InMemoryXenPlatform {
         volatile long now = 1_000 * SECOND;
-        volatile PagingState paging = PagingState.pagingOff();
         volatile GuestTsc tsc;
 
         TestPlatform() {
-            memory.addSlot(0, 0, RAM, ram, 0, 0);
-        }
-
-        @Override
-        public GuestMemory memory() {
-            return memory;
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return paging;
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            return true;
+            super("pvclock-test", UpcallSink.ACCEPT, Console.DROP);
+            addRam(0, RAM);
         }
 
         @Override
@@ -116,14 +100,6 @@ class PvclockDomainTest {
         @Override
         public GuestTsc guestTsc() {
             return tsc;
-        }
-
-        @Override
-        public void consoleWrite(byte[] bytes, int offset, int length) {
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
         }
     }
 
@@ -147,7 +123,7 @@ class PvclockDomainTest {
     TestPlatform platform;
     FakeTsc tsc;
     XenDomain domain;
-    final HypercallRequest request = new HypercallRequest(0);
+    DomainDriver guest;
 
     void start(long hz, boolean stable, long... offsets) {
         platform = new TestPlatform();
@@ -156,34 +132,27 @@ class PvclockDomainTest {
             platform.tsc = tsc;
         }
         domain = new XenDomain(platform, XenDomain.Config.of(offsets.length == 0 ? 2 : offsets.length));
+        guest = new DomainDriver(domain, platform.memory(), ARGS);
     }
 
     @AfterEach
     void tearDown() {
         if (domain != null) {
             domain.close();
-            for (var s : platform.memory.currentMap().slots()) {
-                platform.memory.removeSlot(s.id());
-            }
-            platform.ram.close();
+            platform.close();
         }
     }
 
     long call(int nr, long a0, long a1, long a2) {
-        return domain.dispatch(request.set(nr, a0, a1, a2, 0, 0, 0, WordSize.BITS_64, 0));
+        return guest.call(nr, a0, a1, a2);
     }
 
     long call32(int nr, long a0, long a1, long a2) {
-        return domain.dispatch(request.set(nr, a0, a1, a2, 0, 0, 0, WordSize.BITS_32, 0));
+        return guest.call(WordSize.BITS_32, nr, a0, a1, a2);
     }
 
     void mapSharedInfo() {
-        GuestMemory m = platform.memory;
-        m.putShort(ARGS, (short) 0x7ff0);
-        m.putInt(ARGS + 4, XenMapSpace.SHARED_INFO);
-        m.putLong(ARGS + 8, 0);
-        m.putLong(ARGS + 16, SHARED_INFO_GFN);
-        assertEquals(0, call(Hypercall.MEMORY_OP, XenMem.ADD_TO_PHYSMAP, ARGS, 0));
+        guest.mapSharedInfo(SHARED_INFO_GFN);
     }
 
     long vcpuInfoTimeInSharedInfo(int vcpu) {
@@ -191,7 +160,7 @@ class PvclockDomainTest {
     }
 
     Pvclock pvclock(long gpa) {
-        return Pvclock.at(platform.memory, gpa);
+        return Pvclock.at(platform.memory(), gpa);
     }
 
     static void assertEvenAndWritten(Pvclock p) {
@@ -222,7 +191,7 @@ class PvclockDomainTest {
         }
         // HVMOP_get_time reads the same clock
         assertEquals(0, call(Hypercall.HVM_OP, org.jxen.abi.HvmOp.GET_TIME, ARGS, 0));
-        assertEquals(platform.now, platform.memory.getLong(ARGS));
+        assertEquals(platform.now, platform.memory().getLong(ARGS));
     }
 
     @Test
@@ -230,8 +199,8 @@ class PvclockDomainTest {
         start(KHZ * 1000, true, 0, -987_654_321_000L);
         mapSharedInfo();
         long gpa = (0x30L << 12) + 0x48; // a non-zero offset inside the page
-        platform.memory.putLong(ARGS + 0x100, 0x30);
-        platform.memory.putInt(ARGS + 0x108, 0x48);
+        platform.memory().putLong(ARGS + 0x100, 0x30);
+        platform.memory().putInt(ARGS + 0x108, 0x48);
         platform.now += 123_456_789L;
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 1, ARGS + 0x100));
         Pvclock p = pvclock(gpa + TIME);
@@ -279,7 +248,7 @@ class PvclockDomainTest {
         mapSharedInfo();
         long gpa = vcpuInfoTimeInSharedInfo(0);
         assertEquals(0, pvclock(gpa).flags(), "an unstable TSC: no TSC_STABLE");
-        platform.memory.putByte(gpa + 29, (byte) PvClock.GUEST_STOPPED); // the guest's flag
+        platform.memory().putByte(gpa + 29, (byte) PvClock.GUEST_STOPPED); // the guest's flag
         int version = pvclock(gpa).version();
         platform.now += SECOND;
         domain.pvclocks().tick();
@@ -287,7 +256,7 @@ class PvclockDomainTest {
         assertEvenAndWritten(p);
         assertNotEquals(version, p.version());
         assertEquals(PvClock.GUEST_STOPPED, p.flags(), "GUEST_STOPPED kept");
-        platform.memory.putByte(gpa + 29, (byte) 0); // the guest clears it; the host does not set it again
+        platform.memory().putByte(gpa + 29, (byte) 0); // the guest clears it; the host does not set it again
         platform.now += SECOND;
         domain.pvclocks().tick();
         assertEquals(0, pvclock(gpa).flags());
@@ -298,7 +267,7 @@ class PvclockDomainTest {
         start(KHZ * 1000, true, 0, 0);
         mapSharedInfo();
         long area = 0x40000 + 0x80;
-        platform.memory.putLong(ARGS + 0x200, area);
+        platform.memory().putLong(ARGS + 0x200, area);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, ARGS + 0x200));
         Pvclock p = pvclock(area);
         assertEvenAndWritten(p);
@@ -312,13 +281,13 @@ class PvclockDomainTest {
         assertEquals(pvclock(vcpuInfoTimeInSharedInfo(0)).withoutVersion(), q.withoutVersion());
         assertEquals(0, q.systemTimeAt(tsc.rdtsc(0)) - domain.systemTime(), 2);
         // 0 unregisters: no more writes
-        platform.memory.putLong(ARGS + 0x200, 0);
+        platform.memory().putLong(ARGS + 0x200, 0);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, ARGS + 0x200));
         platform.now += SECOND;
         domain.pvclocks().tick();
         assertEquals(q, pvclock(area), "not written after unregistering");
         // vCPU 1's area, registered by vCPU 0, follows vCPU 1
-        platform.memory.putLong(ARGS + 0x200, area + 0x100);
+        platform.memory().putLong(ARGS + 0x200, area + 0x100);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 1, ARGS + 0x200));
         assertEquals(pvclock(vcpuInfoTimeInSharedInfo(1)).withoutVersion(), pvclock(area + 0x100).withoutVersion());
     }
@@ -327,30 +296,30 @@ class PvclockDomainTest {
     void timeMemoryAreaBadInputs() {
         start(KHZ * 1000, true, 0, 0);
         // crosses a page
-        platform.memory.putLong(ARGS + 0x200, 0x40000 - 16);
+        platform.memory().putLong(ARGS + 0x200, 0x40000 - 16);
         assertEquals(-XenErrno.EINVAL, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, ARGS + 0x200));
         // the argument itself unreadable
         assertEquals(-XenErrno.EFAULT, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, RAM + 0x1000));
         // no such vCPU
-        platform.memory.putLong(ARGS + 0x200, 0x40000);
+        platform.memory().putLong(ARGS + 0x200, 0x40000);
         assertEquals(-XenErrno.ENOENT, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 7, ARGS + 0x200));
         // paging on: not present, read-only, and a page mapped elsewhere
         long dir = 0x1000;
         long table = 0x2000;
-        platform.memory.putInt(dir, (int) table | 0x7);
+        platform.memory().putInt(dir, (int) table | 0x7);
         for (long va = 0; va < RAM; va += 4096) {
-            platform.memory.putInt(table + (va >> 12) * 4, (int) va | 0x3);
+            platform.memory().putInt(table + (va >> 12) * 4, (int) va | 0x3);
         }
-        platform.memory.putInt(table + (0x50000 >> 12) * 4, 0); // not present
-        platform.memory.putInt(table + (0x51000 >> 12) * 4, 0x51000 | 0x1); // read-only
-        platform.memory.putInt(table + (0x60000 >> 12) * 4, 0x70000 | 0x3); // va 0x60000 -> pa 0x70000
-        platform.paging = PagingState.of(0x80010001L, dir, 0, 0, 0); // PG, WP, PE: 2-level paging
-        platform.memory.putLong(ARGS + 0x200, 0x50040);
+        platform.memory().putInt(table + (0x50000 >> 12) * 4, 0); // not present
+        platform.memory().putInt(table + (0x51000 >> 12) * 4, 0x51000 | 0x1); // read-only
+        platform.memory().putInt(table + (0x60000 >> 12) * 4, 0x70000 | 0x3); // va 0x60000 -> pa 0x70000
+        platform.setPagingState(PagingState.of(0x80010001L, dir, 0, 0, 0)); // PG, WP, PE: 2-level paging
+        platform.memory().putLong(ARGS + 0x200, 0x50040);
         assertEquals(-XenErrno.EFAULT, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, ARGS + 0x200));
-        platform.memory.putLong(ARGS + 0x200, 0x51040);
+        platform.memory().putLong(ARGS + 0x200, 0x51040);
         assertEquals(-XenErrno.EFAULT, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, ARGS + 0x200));
         // a 32-bit guest passes a 4-byte address: the upper half is not read
-        platform.memory.putLong(ARGS + 0x200, 0xdead_beef_0006_0040L);
+        platform.memory().putLong(ARGS + 0x200, 0xdead_beef_0006_0040L);
         assertEquals(0, call32(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, ARGS + 0x200));
         assertEvenAndWritten(pvclock(0x70040));
         assertEquals(0, pvclock(0x60040).version(), "written through the guest's translation, not at the gva");
@@ -361,23 +330,23 @@ class PvclockDomainTest {
         start(KHZ * 1000, true, 0, 0);
         // vcpu_info in a frame with no memory behind it yet (legal: the cache refreshes later)
         long gfn = (2 * RAM) >> 12;
-        platform.memory.putLong(ARGS + 0x100, gfn);
-        platform.memory.putInt(ARGS + 0x108, 0x40);
+        platform.memory().putLong(ARGS + 0x100, gfn);
+        platform.memory().putInt(ARGS + 0x108, 0x40);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 0, ARGS + 0x100));
         long before = domain.pvclocks().missedUpdates();
         assertTrue(before > 0, "could not be written");
         try (HostMemory more = HostMemory.offHeap("more", RAM)) {
-            platform.memory.addSlot(1, 2 * RAM, RAM, more, 0, 0);
+            platform.memory().addSlot(1, 2 * RAM, RAM, more, 0, 0);
             long gpa = (gfn << 12) + 0x40 + TIME;
             long deadline = System.nanoTime() + 10 * SECOND;
             // the domain retries 10 ms later, then at every calibration period
-            while (platform.memory.getInt(gpa) == 0 && System.nanoTime() < deadline) {
+            while (platform.memory().getInt(gpa) == 0 && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }
             assertEvenAndWritten(pvclock(gpa));
             assertEquals(0, pvclock(gpa).systemTimeAt(tsc.rdtsc(0)) - domain.systemTime(), 2);
             domain.close(); // before its memory goes
-            platform.memory.removeSlot(1);
+            platform.memory().removeSlot(1);
         }
     }
 
@@ -386,25 +355,25 @@ class PvclockDomainTest {
         start(0, false, 0, 0);
         mapSharedInfo();
         assertEquals(0, pvclock(vcpuInfoTimeInSharedInfo(0)).version());
-        platform.memory.putLong(ARGS + 0x200, 0x40000);
+        platform.memory().putLong(ARGS + 0x200, 0x40000);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, 0, ARGS + 0x200));
         assertEquals(0, pvclock(0x40000).version());
-        platform.memory.putInt(ARGS, 0);
+        platform.memory().putInt(ARGS, 0);
         assertEquals(0, call(Hypercall.XEN_VERSION, XenVersion.GET_FEATURES, ARGS, 0));
-        assertEquals(XenVersionOps.FEATURES, platform.memory.getInt(ARGS + 4));
+        assertEquals(XenVersionOps.FEATURES, platform.memory().getInt(ARGS + 4));
         assertEquals(0, XenVersionOps.FEATURES & (1 << XenFeature.HVM_SAFE_PVCLOCK));
     }
 
     @Test
     void getFeaturesOffersTheSafePvclockWithAGuestTsc() {
         start(KHZ * 1000, true, 0, 0);
-        platform.memory.putInt(ARGS, 0);
+        platform.memory().putInt(ARGS, 0);
         assertEquals(0, call(Hypercall.XEN_VERSION, XenVersion.GET_FEATURES, ARGS, 0));
-        assertEquals((1 << 0) | (1 << 2) | (1 << 8) | (1 << 9), platform.memory.getInt(ARGS + 4),
+        assertEquals((1 << 0) | (1 << 2) | (1 << 8) | (1 << 9), platform.memory().getInt(ARGS + 4),
                 "writable_page_tables, auto_translated_physmap, hvm_callback_vector, hvm_safe_pvclock; not hvm_pirqs (10)");
-        platform.memory.putInt(ARGS, 1);
+        platform.memory().putInt(ARGS, 1);
         assertEquals(0, call(Hypercall.XEN_VERSION, XenVersion.GET_FEATURES, ARGS, 0));
-        assertEquals(0, platform.memory.getInt(ARGS + 4));
+        assertEquals(0, platform.memory().getInt(ARGS + 4));
     }
 
     @Test
@@ -412,18 +381,18 @@ class PvclockDomainTest {
         start(KHZ * 1000, true, 0, 0);
         mapSharedInfo();
         long si = SHARED_INFO_GFN << 12;
-        int version = platform.memory.getInt(si + SharedInfo.offsetOfWcVersion(WordSize.BITS_64));
-        long sec = platform.memory.getInt(si + SharedInfo.offsetOfWcSec(WordSize.BITS_64)) & 0xffff_ffffL;
+        int version = platform.memory().getInt(si + SharedInfo.offsetOfWcVersion(WordSize.BITS_64));
+        long sec = platform.memory().getInt(si + SharedInfo.offsetOfWcSec(WordSize.BITS_64)) & 0xffff_ffffL;
         long mapped = System.nanoTime();
         platform.now += System.nanoTime() - mapped; // system time keeps pace with real time
         domain.pvclocks().tick(); // the clocks did not move apart: nothing to write
-        assertEquals(version, platform.memory.getInt(si + SharedInfo.offsetOfWcVersion(WordSize.BITS_64)));
+        assertEquals(version, platform.memory().getInt(si + SharedInfo.offsetOfWcVersion(WordSize.BITS_64)));
         // system time jumps 100 s ahead of real time: as if real time had been stepped back 100 s
         platform.now += 100 * SECOND;
         domain.pvclocks().tick();
-        int v2 = platform.memory.getInt(si + SharedInfo.offsetOfWcVersion(WordSize.BITS_64));
+        int v2 = platform.memory().getInt(si + SharedInfo.offsetOfWcVersion(WordSize.BITS_64));
         assertTrue(v2 != version && v2 % 2 == 0, "re-written: " + v2);
-        long sec2 = platform.memory.getInt(si + SharedInfo.offsetOfWcSec(WordSize.BITS_64)) & 0xffff_ffffL;
+        long sec2 = platform.memory().getInt(si + SharedInfo.offsetOfWcSec(WordSize.BITS_64)) & 0xffff_ffffL;
         assertEquals(sec - 100, sec2, 1, "boot time moved back 100 s");
         long guestNow = sec2 + domain.systemTime() / SECOND;
         assertEquals(System.currentTimeMillis() / 1000, guestNow, 1, "the guest's time of day is the host's");
@@ -434,7 +403,7 @@ class PvclockDomainTest {
         start(KHZ * 1000 + 300 * KHZ / 1000, true, 0, 0); // 300 ppm off: every calibration changes the rate
         mapSharedInfo();
         long gpa = vcpuInfoTimeInSharedInfo(0);
-        var cache = platform.memory.newCache("reader");
+        var cache = platform.memory().newCache("reader");
         cache.activate(gpa, 32);
         java.util.concurrent.atomic.AtomicReference<String> error = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();

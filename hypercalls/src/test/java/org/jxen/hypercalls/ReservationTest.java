@@ -236,7 +236,7 @@ class ReservationTest extends PhysmapTestBase {
         c.unlock();
         c.deactivate();
         assertEquals(0, call(w, Hypercall.CONSOLE_IO, 0, text.length, gfn * PAGE));
-        byte[] out = platform.console.toByteArray();
+        byte[] out = platform.console();
         assertEquals(text.length, out.length);
         for (byte b : out) {
             assertEquals(0, b, "console_io from a ballooned-out page reads zeroes");

@@ -18,17 +18,17 @@ class SchedPollTest extends DomainTestBase {
 
     long poll(int[] ports, long timeout) {
         for (int i = 0; i < ports.length; i++) {
-            platform.memory.putInt(PORTS + 4L * i, ports[i]);
+            platform.memory().putInt(PORTS + 4L * i, ports[i]);
         }
-        platform.memory.putLong(ARGS + 0x100, PORTS);
-        platform.memory.putInt(ARGS + 0x108, ports.length);
-        platform.memory.putLong(ARGS + 0x110, timeout);
+        platform.memory().putLong(ARGS + 0x100, PORTS);
+        platform.memory().putInt(ARGS + 0x108, ports.length);
+        platform.memory().putLong(ARGS + 0x110, timeout);
         return call(Hypercall.SCHED_OP, SchedOp.POLL, ARGS + 0x100, 0);
     }
 
     void mask(int port) {
         long si = sharedInfoGpa() + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64);
-        platform.memory.putLong(si, platform.memory.getLong(si) | (1L << port));
+        platform.memory().putLong(si, platform.memory().getLong(si) | (1L << port));
     }
 
     @Test
@@ -54,10 +54,10 @@ class SchedPollTest extends DomainTestBase {
     @Test
     void pollWithoutTimeoutWakesWhenATimerRaisesTheMaskedPort() throws Exception {
         mapSharedInfo();
-        platform.memory.putInt(ARGS, org.jxen.abi.Virq.TIMER);
-        platform.memory.putInt(ARGS + 4, 0);
+        platform.memory().putInt(ARGS, org.jxen.abi.Virq.TIMER);
+        platform.memory().putInt(ARGS + 4, 0);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VIRQ, ARGS, 0));
-        int timerPort = platform.memory.getInt(ARGS + 8);
+        int timerPort = platform.memory().getInt(ARGS + 8);
         mask(timerPort);
         assertEquals(0, call(Hypercall.SET_TIMER_OP, domain.systemTime() + 30_000_000L, 0, 0));
         CompletableFuture<Long> poller = CompletableFuture.supplyAsync(() -> poll(new int[] {timerPort}, 0),
@@ -68,14 +68,14 @@ class SchedPollTest extends DomainTestBase {
     @Test
     void pollRacingATimerNeverLosesTheWakeUp() throws Exception {
         mapSharedInfo();
-        platform.memory.putInt(ARGS, org.jxen.abi.Virq.TIMER);
-        platform.memory.putInt(ARGS + 4, 0);
+        platform.memory().putInt(ARGS, org.jxen.abi.Virq.TIMER);
+        platform.memory().putInt(ARGS + 4, 0);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VIRQ, ARGS, 0));
-        int timerPort = platform.memory.getInt(ARGS + 8);
+        int timerPort = platform.memory().getInt(ARGS + 8);
         mask(timerPort);
         long pendingOff = sharedInfoGpa() + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64);
         for (int i = 0; i < 200; i++) {
-            platform.memory.putLong(pendingOff, 0);
+            platform.memory().putLong(pendingOff, 0);
             // a timer that fires at about the moment the poll starts
             assertEquals(0, call(Hypercall.SET_TIMER_OP, domain.systemTime() + (i % 5) * 100_000L, 0, 0));
             long t0 = System.nanoTime();
@@ -88,10 +88,10 @@ class SchedPollTest extends DomainTestBase {
     void badPollArgumentsAreErrors() {
         mapSharedInfo();
         assertEquals(-XenErrno.EINVAL, poll(new int[] {5000}, 0), "port out of range");
-        platform.memory.putLong(ARGS + 0x100, 0x7fff_0000_0000L);
-        platform.memory.putInt(ARGS + 0x108, 1);
+        platform.memory().putLong(ARGS + 0x100, 0x7fff_0000_0000L);
+        platform.memory().putInt(ARGS + 0x108, 1);
         assertEquals(-XenErrno.EFAULT, call(Hypercall.SCHED_OP, SchedOp.POLL, ARGS + 0x100, 0));
-        platform.memory.putInt(ARGS + 0x108, 129);
+        platform.memory().putInt(ARGS + 0x108, 129);
         assertEquals(-XenErrno.EINVAL, call(Hypercall.SCHED_OP, SchedOp.POLL, ARGS + 0x100, 0));
     }
 

@@ -19,16 +19,16 @@ class UpcallVectorTest extends DomainTestBase {
         mapSharedInfo();
         int port = domain.eventChannels().bindBackend(0, p -> { });
         domain.raise(port); // the guest has no vector yet: upcall_pending is set, nothing delivered
-        assertTrue(platform.upcalls().isEmpty());
+        assertTrue(upcalls().isEmpty());
         assertTrue(domain.vcpu(0).upcallPending());
         setUpcallVector(0);
-        assertEquals(List.of("0:" + VECTOR), platform.upcalls());
+        assertEquals(List.of("0:" + VECTOR), upcalls());
     }
 
     @Test
     void nothingPendingNothingDelivered() {
         mapSharedInfo();
         setUpcallVector(0);
-        assertTrue(platform.upcalls().isEmpty());
+        assertTrue(upcalls().isEmpty());
     }
 }

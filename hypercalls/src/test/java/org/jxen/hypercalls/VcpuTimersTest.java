@@ -19,15 +19,15 @@ class VcpuTimersTest extends DomainTestBase {
     int bindTimer() {
         mapSharedInfo();
         setUpcallVector(0);
-        platform.memory.putInt(ARGS, Virq.TIMER);
-        platform.memory.putInt(ARGS + 4, 0);
+        platform.memory().putInt(ARGS, Virq.TIMER);
+        platform.memory().putInt(ARGS + 4, 0);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_VIRQ, ARGS, 0));
-        return platform.memory.getInt(ARGS + 8);
+        return platform.memory().getInt(ARGS + 8);
     }
 
     boolean timerPending(int port) {
         long si = sharedInfoGpa();
-        return (platform.memory.getLong(si + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64)) & (1L << port)) != 0;
+        return (platform.memory().getLong(si + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64)) & (1L << port)) != 0;
     }
 
     long waitForPending(int port, long timeoutMs) throws InterruptedException {
@@ -56,10 +56,10 @@ class VcpuTimersTest extends DomainTestBase {
         assertTrue(fired >= deadline, "not before the deadline");
         // the pending bit is visible before the raising thread delivers the upcall: wait for it
         long t0 = System.nanoTime();
-        while (platform.upcalls().isEmpty() && System.nanoTime() - t0 < 2_000_000_000L) {
+        while (upcalls().isEmpty() && System.nanoTime() - t0 < 2_000_000_000L) {
             Thread.sleep(1);
         }
-        assertEquals(1, platform.upcalls().size());
+        assertEquals(1, upcalls().size());
     }
 
     @Test
@@ -86,10 +86,10 @@ class VcpuTimersTest extends DomainTestBase {
     @Test
     void singleShotWithFutureFlagRefusesThePastAndZeroStops() {
         bindTimer();
-        platform.memory.putLong(ARGS, domain.systemTime() - 1000);
-        platform.memory.putInt(ARGS + 8, VcpuOp.VCPU_SSHOTTMR_FUTURE);
+        platform.memory().putLong(ARGS, domain.systemTime() - 1000);
+        platform.memory().putInt(ARGS + 8, VcpuOp.VCPU_SSHOTTMR_FUTURE);
         assertEquals(-XenErrno.ETIME, call(Hypercall.VCPU_OP, VcpuOp.SET_SINGLESHOT_TIMER, 0, ARGS));
-        platform.memory.putLong(ARGS, domain.systemTime() + 10_000_000_000L);
+        platform.memory().putLong(ARGS, domain.systemTime() + 10_000_000_000L);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.SET_SINGLESHOT_TIMER, 0, ARGS));
         assertTrue(domain.timers(0).singleShotDeadline() > 0);
         assertEquals(0, call(Hypercall.SET_TIMER_OP, 0, 0, 0));
@@ -101,23 +101,23 @@ class VcpuTimersTest extends DomainTestBase {
     @Test
     void periodicTimerRaisesRepeatedly() throws Exception {
         int port = bindTimer();
-        platform.memory.putLong(ARGS, 500_000L);
+        platform.memory().putLong(ARGS, 500_000L);
         assertEquals(-XenErrno.EINVAL, call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 0, ARGS), "under 1 ms");
-        platform.memory.putLong(ARGS, 5_000_000L);
+        platform.memory().putLong(ARGS, 5_000_000L);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 0, ARGS));
         for (int i = 0; i < 3; i++) {
             // the guest handles each upcall as a guest does: only once it has arrived, clearing
             // upcall_pending first, then the selector, then the port's pending bit
             long t0 = System.nanoTime();
-            while (platform.upcalls().size() <= i && System.nanoTime() - t0 < 5_000_000_000L) {
+            while (upcalls().size() <= i && System.nanoTime() - t0 < 5_000_000_000L) {
                 Thread.sleep(1);
             }
-            assertEquals(i + 1, platform.upcalls().size(), "upcall " + (i + 1) + " of the periodic timer");
+            assertEquals(i + 1, upcalls().size(), "upcall " + (i + 1) + " of the periodic timer");
             long si = sharedInfoGpa();
             long vi = si + SharedInfo.offsetOfVcpuInfo(WordSize.BITS_64, 0);
-            platform.memory.putByte(vi, (byte) 0);
-            platform.memory.putLong(vi + org.jxen.abi.VcpuInfo.offsetOfEvtchnPendingSel(WordSize.BITS_64), 0);
-            platform.memory.putLong(si + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64), 0);
+            platform.memory().putByte(vi, (byte) 0);
+            platform.memory().putLong(vi + org.jxen.abi.VcpuInfo.offsetOfEvtchnPendingSel(WordSize.BITS_64), 0);
+            platform.memory().putLong(si + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64), 0);
         }
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.STOP_PERIODIC_TIMER, 0, 0));
     }

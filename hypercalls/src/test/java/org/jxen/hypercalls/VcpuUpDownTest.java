@@ -13,9 +13,8 @@ import org.jxen.abi.VcpuHvmContext;
 import org.jxen.abi.VcpuOp;
 import org.jxen.abi.WordSize;
 import org.jxen.abi.XenErrno;
-import org.jxen.gpc.GuestMemory;
-import org.jxen.hypercalls.mm.PagingState;
-import org.junit.jupiter.api.BeforeEach;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,44 +24,19 @@ import org.junit.jupiter.api.Test;
 class VcpuUpDownTest extends DomainTestBase {
     static final long CTX = ARGS + 0x400;
 
-    /** The in-memory platform, with bring-up: secondaries start down; calls are recorded. */
-    static final class BringUpPlatform implements XenPlatform {
-        final MemoryPlatform base;
+    /** The in-memory platform, with bring-up: secondaries start down; what the domain asks is recorded. */
+    static final class BringUpPlatform extends InMemoryXenPlatform {
         final List<String> calls = new ArrayList<>();
         final List<VcpuContext> contexts = new ArrayList<>();
         volatile int refuseWith;
 
-        BringUpPlatform(MemoryPlatform base) {
-            this.base = base;
+        BringUpPlatform(UpcallSink upcalls) {
+            super("test", upcalls, Console.KEEP);
+            addRam(0, RAM);
         }
 
         @Override
-        public GuestMemory memory() {
-            return base.memory();
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return base.pagingState(vcpuId);
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            return base.deliverVector(vcpuId, vector);
-        }
-
-        @Override
-        public long monotonicNanos() {
-            return base.monotonicNanos();
-        }
-
-        @Override
-        public void consoleWrite(byte[] bytes, int offset, int length) {
-            base.consoleWrite(bytes, offset, length);
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
+        public synchronized void shutdown(int vcpuId, int reason) {
             calls.add("shutdown " + vcpuId + " " + reason);
         }
 
@@ -99,11 +73,16 @@ class VcpuUpDownTest extends DomainTestBase {
 
     BringUpPlatform bringUp;
 
-    @BeforeEach
-    void threeVcpusSecondariesDown() {
-        domain.close();
-        bringUp = new BringUpPlatform(platform);
-        domain = new XenDomain(bringUp, XenDomain.Config.of(3));
+    /** Three vCPUs, the secondaries down. */
+    @Override
+    InMemoryXenPlatform newPlatform() {
+        bringUp = new BringUpPlatform(upcalls);
+        return bringUp;
+    }
+
+    @Override
+    int vcpus() {
+        return 3;
     }
 
     long vcpuOp(int caller, int cmd, int vcpu, long arg) {
@@ -112,7 +91,7 @@ class VcpuUpDownTest extends DomainTestBase {
     }
 
     void writeContext64(long rip) {
-        MemorySegment m = platform.ram.segment().asSlice(CTX, 128);
+        MemorySegment m = platform.ram().segment().asSlice(CTX, 128);
         m.fill((byte) 0);
         VcpuHvmContext.setMode(m, VcpuHvmContext.MODE_64B);
         VcpuHvmContext.set(m, VcpuHvmContext.Reg64.RIP, rip);
@@ -149,7 +128,7 @@ class VcpuUpDownTest extends DomainTestBase {
         assertEquals(Runstate.OFFLINE, runstate(1));
         assertEquals(-XenErrno.EEXIST, vcpuOp(0, VcpuOp.INITIALISE, 1, CTX), "initialised already");
         assertEquals(-XenErrno.EEXIST, vcpuOp(0, VcpuOp.INITIALISE, 0, CTX), "the boot vCPU is initialised");
-        platform.memory.putInt(CTX, 9); // a bad mode: still EEXIST first, as in Xen
+        platform.memory().putInt(CTX, 9); // a bad mode: still EEXIST first, as in Xen
         assertEquals(-XenErrno.EEXIST, vcpuOp(1, VcpuOp.INITIALISE, 1, CTX));
 
         assertEquals(0, vcpuOp(0, VcpuOp.UP, 1, 0));
@@ -163,12 +142,12 @@ class VcpuUpDownTest extends DomainTestBase {
     void aBadContextIsRefusedAndLeavesTheVcpuUninitialised() {
         writeContext64(0x0000800000000000L); // not canonical
         assertEquals(-XenErrno.EINVAL, vcpuOp(0, VcpuOp.INITIALISE, 2, CTX));
-        platform.memory.putInt(CTX, 5);
+        platform.memory().putInt(CTX, 5);
         assertEquals(-XenErrno.EINVAL, vcpuOp(0, VcpuOp.INITIALISE, 2, CTX), "mode 5");
         writeContext64(0x1000);
-        platform.memory.putInt(CTX + 4, 1);
+        platform.memory().putInt(CTX + 4, 1);
         assertEquals(-XenErrno.EINVAL, vcpuOp(0, VcpuOp.INITIALISE, 2, CTX), "pad");
-        assertEquals(-XenErrno.EFAULT, vcpuOp(0, VcpuOp.INITIALISE, 2, platform.ram.size() - 64), "past RAM");
+        assertEquals(-XenErrno.EFAULT, vcpuOp(0, VcpuOp.INITIALISE, 2, platform.ram().size() - 64), "past RAM");
         assertEquals(-XenErrno.EFAULT, vcpuOp(0, VcpuOp.INITIALISE, 2, -1L), "no such address");
         writeContext64(0x1000);
         bringUp.refuseWith = -XenErrno.EINVAL; // the machine cannot run it
@@ -223,6 +202,8 @@ class VcpuUpDownTest extends DomainTestBase {
     @Test
     void theDefaultPlatformStartsEveryVcpuUpAndCannotInitialise() {
         domain.close();
+        platform.close();
+        platform = super.newPlatform();
         domain = new XenDomain(platform, XenDomain.Config.of(2));
         assertEquals(1, vcpuOp(0, VcpuOp.IS_UP, 1, 0));
         assertEquals(Runstate.RUNNING, runstate(1));

@@ -37,19 +37,19 @@ class WordSizeSwitchTest extends DomainTestBase {
 
     void fill(long from, long to) {
         for (long a = from; a < to; a++) {
-            platform.memory.putByte(a, SENTINEL);
+            platform.memory().putByte(a, SENTINEL);
         }
     }
 
     void assertSentinel(long from, long to, String what) {
         for (long a = from; a < to; a++) {
-            assertEquals(SENTINEL, platform.memory.getByte(a), what + ": byte at 0x" + Long.toHexString(a));
+            assertEquals(SENTINEL, platform.memory().getByte(a), what + ": byte at 0x" + Long.toHexString(a));
         }
     }
 
     /** Checks the record at {@code area} in layout {@code w}: running, update flag clear, entry time = sum. */
     long[] assertRecord(long area, WordSize w) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long entryAt = area + (w == WordSize.BITS_64 ? 8 : 4);
         long timeAt = area + (w == WordSize.BITS_64 ? 16 : 12);
         assertEquals(Runstate.RUNNING, m.getInt(area), "state in the " + w + " layout");
@@ -67,7 +67,7 @@ class WordSizeSwitchTest extends DomainTestBase {
 
     /** SCHEDOP_poll on {@code port} (nothing pending) with a 10 ms timeout, in layout {@code w}. */
     void pollBriefly(int vcpu, int port, WordSize w) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long poll = ARGS + 0x100;
         long ports = ARGS + 0x200;
         m.putInt(ports, port);
@@ -90,7 +90,7 @@ class WordSizeSwitchTest extends DomainTestBase {
         mapSharedInfo();
         int port = bindIpi(0);
         fill(AREA - 16, AREA + 64);
-        platform.memory.putLong(ARGS, AREA);
+        platform.memory().putLong(ARGS, AREA);
         assertEquals(0, call64(0, Hypercall.VCPU_OP, VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA, 0, ARGS));
         pollBriefly(0, port, WordSize.BITS_64);
         long[] t64 = assertRecord(AREA, WordSize.BITS_64);
@@ -121,19 +121,19 @@ class WordSizeSwitchTest extends DomainTestBase {
     void anotherVcpusAreaIsNotWrittenInTheOldLayoutAndFollowsAtItsNextHypercall() {
         long area1 = 0x50000 - 20;
         fill(area1 - 16, area1 + 64);
-        platform.memory.putLong(ARGS, area1);
+        platform.memory().putLong(ARGS, area1);
         assertEquals(0, call64(1, Hypercall.VCPU_OP, VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA, 1, ARGS));
         assertRecord(area1, WordSize.BITS_64);
         fill(area1 + 44, area1 + 64);
         byte[] before = new byte[80];
         for (int i = 0; i < before.length; i++) {
-            before[i] = platform.memory.getByte(area1 - 16 + i);
+            before[i] = platform.memory().getByte(area1 - 16 + i);
         }
         // vCPU 0 switches the domain to 32 bits; vCPU 1's thread then changes runstate outside a hypercall
         call32(0, Hypercall.XEN_VERSION, XenVersion.VERSION, 0, 0);
         domain.vcpu(1).setRunstate(Runstate.RUNNABLE, -1, true);
         for (int i = 0; i < before.length; i++) {
-            assertEquals(before[i], platform.memory.getByte(area1 - 16 + i), "no write in the 64-bit layout at +" + i);
+            assertEquals(before[i], platform.memory().getByte(area1 - 16 + i), "no write in the 64-bit layout at +" + i);
         }
         domain.vcpu(1).setRunstate(Runstate.RUNNING, -1, true);
         // vCPU 1's own next hypercall lays its area out in 32 bits
@@ -145,7 +145,7 @@ class WordSizeSwitchTest extends DomainTestBase {
     @Test
     void wallClockMovesToItsOffsetsInTheNewLayout() {
         mapSharedInfo();
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long si = sharedInfoGpa();
         int v64 = m.getInt(si + SharedInfo.offsetOfWcVersion(WordSize.BITS_64));
         long sec64 = Integer.toUnsignedLong(m.getInt(si + SharedInfo.offsetOfWcSec(WordSize.BITS_64)));
@@ -175,22 +175,22 @@ class WordSizeSwitchTest extends DomainTestBase {
         // allocate ports up to one beyond the 32-bit ABI's 1024
         int high = 0;
         while (high < 1024) {
-            platform.memory.putShort(ARGS, (short) 0x7ff0);
-            platform.memory.putShort(ARGS + 2, (short) 0x7ff0);
+            platform.memory().putShort(ARGS, (short) 0x7ff0);
+            platform.memory().putShort(ARGS + 2, (short) 0x7ff0);
             assertEquals(0, call64(0, Hypercall.EVENT_CHANNEL_OP, EvtchnOp.ALLOC_UNBOUND, ARGS, 0));
-            high = platform.memory.getInt(ARGS + 4);
+            high = platform.memory().getInt(ARGS + 4);
         }
         long status = ARGS + 0x400;
-        platform.memory.putInt(status + 4, high);
-        platform.memory.putShort(status, (short) 0x7ff0);
+        platform.memory().putInt(status + 4, high);
+        platform.memory().putShort(status, (short) 0x7ff0);
         assertEquals(0, call64(0, Hypercall.EVENT_CHANNEL_OP, EvtchnOp.STATUS, status, 0));
         assertEquals(-XenErrno.EINVAL, call32(0, Hypercall.EVENT_CHANNEL_OP, EvtchnOp.STATUS, status, 0),
                 "port " + high + " does not exist for a 32-bit guest (1024 ports)");
-        platform.memory.putInt(status + 4, port);
+        platform.memory().putInt(status + 4, port);
         assertEquals(0, call32(0, Hypercall.EVENT_CHANNEL_OP, EvtchnOp.STATUS, status, 0));
 
         // a raise now sets 32-bit words: pending word 0 at 2048, selector bit 0 at vcpu_info + 4
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long si = sharedInfoGpa();
         long vi = si + SharedInfo.offsetOfVcpuInfo(WordSize.BITS_32, 0);
         domain.raise(port);
@@ -198,7 +198,7 @@ class WordSizeSwitchTest extends DomainTestBase {
         assertEquals(1, m.getInt(vi + VcpuInfo.offsetOfEvtchnPendingSel(WordSize.BITS_32)));
         assertEquals(0, m.getInt(vi + 8), "nothing at the 64-bit selector's upper half");
         assertEquals(1, m.getByte(vi));
-        assertEquals(1, platform.upcalls().size());
+        assertEquals(1, upcalls().size());
 
         // the guest handles it, then masks the port in the 32-bit mask array (2176)
         m.putByte(vi, (byte) 0);
@@ -208,15 +208,15 @@ class WordSizeSwitchTest extends DomainTestBase {
         domain.raise(port);
         assertEquals(1 << port, m.getInt(si + 2048), "pending while masked");
         assertEquals(0, m.getByte(vi), "masked: no upcall");
-        assertEquals(1, platform.upcalls().size());
+        assertEquals(1, upcalls().size());
         m.putInt(ARGS + 0x300, port);
         assertEquals(0, call32(0, Hypercall.EVENT_CHANNEL_OP, EvtchnOp.UNMASK, ARGS + 0x300, 0));
         assertEquals(0, m.getInt(si + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_32)));
         assertEquals(1, m.getByte(vi), "unmask re-delivers in the 32-bit layout");
-        assertEquals(2, platform.upcalls().size());
+        assertEquals(2, upcalls().size());
 
         // back in 64 bits the high port exists again
-        platform.memory.putInt(status + 4, high);
+        platform.memory().putInt(status + 4, high);
         assertEquals(0, call64(0, Hypercall.EVENT_CHANNEL_OP, EvtchnOp.STATUS, status, 0));
     }
 }

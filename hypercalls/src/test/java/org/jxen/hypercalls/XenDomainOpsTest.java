@@ -28,7 +28,7 @@ class XenDomainOpsTest extends DomainTestBase {
 
     private String cString(long gpa, int max) {
         byte[] b = new byte[max];
-        platform.memory.read(gpa, MemorySegment.ofArray(b));
+        platform.memory().read(gpa, MemorySegment.ofArray(b));
         int n = 0;
         while (n < max && b[n] != 0) {
             n++;
@@ -49,7 +49,7 @@ class XenDomainOpsTest extends DomainTestBase {
         assertTrue(cString(ARGS, 64).startsWith("javac "), cString(ARGS, 64));
         assertEquals("jxen", cString(ARGS + 64, 16));
         assertTrue(!cString(ARGS + 112, 32).isEmpty(), "compile_date");
-        platform.memory.putLong(ARGS, -1);
+        platform.memory().putLong(ARGS, -1);
         assertEquals(0, call(Hypercall.XEN_VERSION, XenVersion.COMMANDLINE, ARGS, 0));
         assertEquals("", cString(ARGS, 1024));
         assertEquals(4096, call(Hypercall.XEN_VERSION, XenVersion.PAGESIZE, 0, 0));
@@ -64,7 +64,7 @@ class XenDomainOpsTest extends DomainTestBase {
 
     @Test
     void xenVersionFeaturesHandleAndPlatformParameters() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putInt(ARGS, 0);
         assertEquals(0, call(Hypercall.XEN_VERSION, XenVersion.GET_FEATURES, ARGS, 0));
         int features = m.getInt(ARGS + 4);
@@ -95,7 +95,7 @@ class XenDomainOpsTest extends DomainTestBase {
 
     @Test
     void buildId() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         assertEquals(20, call(Hypercall.XEN_VERSION, XenVersion.BUILD_ID, 0, 0), "a null handle asks for the size");
         m.putInt(ARGS, 19);
         assertEquals(-XenErrno.ENOBUFS, call(Hypercall.XEN_VERSION, XenVersion.BUILD_ID, ARGS, 0));
@@ -111,7 +111,7 @@ class XenDomainOpsTest extends DomainTestBase {
 
     @Test
     void consoleReadTakesWhatWaitsAndKeepsWhatTheGuestCouldNotReceive() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         assertEquals(0, call(Hypercall.CONSOLE_IO, ConsoleIo.READ, 100, ARGS), "nothing typed yet");
         byte[] typed = "ls -l\n".getBytes(StandardCharsets.US_ASCII);
         assertEquals(typed.length, domain.consoleInput().offer(typed, 0, typed.length));
@@ -132,14 +132,14 @@ class XenDomainOpsTest extends DomainTestBase {
     void consoleInputRaisesVirqConsole() {
         mapSharedInfo();
         setUpcallVector(0);
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putInt(ARGS, Virq.CONSOLE);
         m.putInt(ARGS + 4, 0);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, org.jxen.abi.EvtchnOp.BIND_VIRQ, ARGS, 0));
         int port = m.getInt(ARGS + 8);
         domain.consoleInputArrived();
         assertTrue(domain.eventChannels().isPending(port));
-        assertEquals(1, platform.upcalls().size());
+        assertEquals(1, upcalls().size());
     }
 
     @Test
@@ -147,7 +147,7 @@ class XenDomainOpsTest extends DomainTestBase {
         // 0xffffffff bytes from 0: the first 1 MiB is RAM, then the copy faults; nothing of that
         // size is allocated on the host
         assertEquals(-XenErrno.EFAULT, call(Hypercall.CONSOLE_IO, ConsoleIo.WRITE, 0xffffffffL, 0));
-        assertEquals(END_OF_RAM, platform.console.size());
+        assertEquals(END_OF_RAM, platform.console().length);
         assertEquals(0, call(Hypercall.CONSOLE_IO, ConsoleIo.WRITE, 0, END_OF_RAM + 4096), "nothing to copy");
     }
 
@@ -159,12 +159,12 @@ class XenDomainOpsTest extends DomainTestBase {
         for (int i = 0; i < args.length; i++) {
             MulticallEntry.setArg(e, w, i, args[i]);
         }
-        platform.memory.write(at, e);
+        platform.memory().write(at, e);
     }
 
     private long result(WordSize w, long at) {
         MemorySegment e = MemorySegment.ofArray(new byte[(int) MulticallEntry.sizeof(w)]);
-        platform.memory.read(at, e);
+        platform.memory().read(at, e);
         return MulticallEntry.result(e, w);
     }
 
@@ -200,43 +200,43 @@ class XenDomainOpsTest extends DomainTestBase {
 
     @Test
     void shutdownCodeWinsOverTheLaterReason() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putInt(ARGS, ShutdownReason.CRASH);
         assertEquals(0, call(Hypercall.SCHED_OP, SchedOp.SHUTDOWN_CODE, ARGS, 0));
-        assertEquals(-1, platform.shutdownReason, "setting the code does not shut down");
+        assertEquals(-1, platform.shutdownReason(), "setting the code does not shut down");
         m.putInt(ARGS, ShutdownReason.REBOOT);
         assertEquals(0, call(Hypercall.SCHED_OP, SchedOp.SHUTDOWN, ARGS, 0));
-        assertEquals(ShutdownReason.CRASH, platform.shutdownReason);
+        assertEquals(ShutdownReason.CRASH, platform.shutdownReason());
         assertEquals(ShutdownReason.CRASH, domain.shutdownReason());
     }
 
     @Test
     void everyShutdownReasonReachesThePlatform() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         for (int reason : new int[] {ShutdownReason.POWEROFF, ShutdownReason.REBOOT, ShutdownReason.SUSPEND,
                 ShutdownReason.CRASH, ShutdownReason.WATCHDOG, ShutdownReason.SOFT_RESET, 0x1ff}) {
             m.putInt(ARGS, reason);
             assertEquals(0, call(Hypercall.SCHED_OP, SchedOp.SHUTDOWN, ARGS, 0));
-            assertEquals(reason & 0xff, platform.shutdownReason, "reason " + reason);
+            assertEquals(reason & 0xff, platform.shutdownReason(), "reason " + reason);
         }
         assertEquals(-XenErrno.EFAULT, call(Hypercall.SCHED_OP, SchedOp.SHUTDOWN, END_OF_RAM, 0));
     }
 
     @Test
     void remoteShutdownNeedsPrivilege() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) domain.domid());
         m.putInt(ARGS + 4, ShutdownReason.POWEROFF);
         assertEquals(-XenErrno.EPERM, call(Hypercall.SCHED_OP, SchedOp.REMOTE_SHUTDOWN, ARGS, 0));
         m.putShort(ARGS, (short) 7);
         assertEquals(-XenErrno.ESRCH, call(Hypercall.SCHED_OP, SchedOp.REMOTE_SHUTDOWN, ARGS, 0));
-        assertEquals(-1, platform.shutdownReason);
+        assertEquals(-1, platform.shutdownReason());
         assertEquals(-XenErrno.EFAULT, call(Hypercall.SCHED_OP, SchedOp.REMOTE_SHUTDOWN, END_OF_RAM - 2, 0));
     }
 
     private long watchdog(int id, int timeout) {
-        platform.memory.putInt(ARGS, id);
-        platform.memory.putInt(ARGS + 4, timeout);
+        platform.memory().putInt(ARGS, id);
+        platform.memory().putInt(ARGS + 4, timeout);
         return call(Hypercall.SCHED_OP, SchedOp.WATCHDOG, ARGS, 0);
     }
 
@@ -253,21 +253,21 @@ class XenDomainOpsTest extends DomainTestBase {
         assertEquals(-XenErrno.EINVAL, watchdog(3, 10));
         assertEquals(-XenErrno.EINVAL, watchdog(-1, 10));
         assertEquals(1, watchdog(0, 60), "a released slot is taken again");
-        assertEquals(-1, platform.shutdownReason);
+        assertEquals(-1, platform.shutdownReason());
     }
 
     @Test
     void anExpiredWatchdogShutsTheDomainDown() throws InterruptedException {
         assertEquals(1, watchdog(0, 1));
         long end = System.nanoTime() + 30_000_000_000L;
-        while (platform.shutdownReason < 0 && System.nanoTime() < end) {
+        while (platform.shutdownReason() < 0 && System.nanoTime() < end) {
             Thread.sleep(20);
         }
-        assertEquals(ShutdownReason.WATCHDOG, platform.shutdownReason);
+        assertEquals(ShutdownReason.WATCHDOG, platform.shutdownReason());
     }
 
     private long hvmParam(int op, int index, long value) {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) 0x7ff0);
         m.putInt(ARGS + 4, index);
         m.putLong(ARGS + 8, value);
@@ -278,7 +278,7 @@ class XenDomainOpsTest extends DomainTestBase {
     void hvmParamsTheGuestMayReadAndSet() {
         domain.setHvmParam(HvmParam.STORE_PFN, 0xfeffc);
         assertEquals(0, hvmParam(HvmOp.GET_PARAM, HvmParam.STORE_PFN, 0));
-        assertEquals(0xfeffc, platform.memory.getLong(ARGS + 8));
+        assertEquals(0xfeffc, platform.memory().getLong(ARGS + 8));
         for (int p : new int[] {HvmParam.STORE_PFN, HvmParam.STORE_EVTCHN, HvmParam.CONSOLE_PFN,
                 HvmParam.CONSOLE_EVTCHN, 3, 38}) {
             assertEquals(-XenErrno.EPERM, hvmParam(HvmOp.SET_PARAM, p, 5), "set " + p);
@@ -293,14 +293,14 @@ class XenDomainOpsTest extends DomainTestBase {
         assertEquals(0, hvmParam(HvmOp.SET_PARAM, HvmParam.CALLBACK_IRQ, (2L << 56) | 0xf0));
         assertEquals(0, hvmParam(HvmOp.SET_PARAM, HvmParam.CALLBACK_IRQ, 0), "0 turns the callback off");
         assertEquals(0, domain.hvmParam(HvmParam.CALLBACK_IRQ));
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) 5);
         assertEquals(-XenErrno.ESRCH, call(Hypercall.HVM_OP, HvmOp.GET_PARAM, ARGS, 0));
     }
 
     @Test
     void pagetableDyingIsAHint() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) 0x7ff0);
         m.putLong(ARGS + 8, 0x1000);
         assertEquals(0, call(Hypercall.HVM_OP, HvmOp.PAGETABLE_DYING, ARGS, 0));

@@ -35,7 +35,7 @@ class XenDomainTest extends DomainTestBase {
         assertEquals((4 << 16) | 17, call(Hypercall.XEN_VERSION, XenVersion.VERSION, 0, 0));
         assertEquals(0, call(Hypercall.XEN_VERSION, XenVersion.EXTRAVERSION, ARGS, 0));
         byte[] b = new byte[16];
-        platform.memory.read(ARGS, java.lang.foreign.MemorySegment.ofArray(b));
+        platform.memory().read(ARGS, java.lang.foreign.MemorySegment.ofArray(b));
         assertEquals(".0-jxen", new String(b, StandardCharsets.US_ASCII).trim().replace("\0", ""));
         assertEquals(4096, call(Hypercall.XEN_VERSION, XenVersion.PAGESIZE, 0, 0));
         assertEquals(-XenErrno.EFAULT, call(Hypercall.XEN_VERSION, XenVersion.EXTRAVERSION, 0x7fff_0000_0000L, 0),
@@ -46,9 +46,9 @@ class XenDomainTest extends DomainTestBase {
     @Test
     void consoleWriteGoesToThePlatform() {
         byte[] text = "hello from the guest\n".getBytes(StandardCharsets.US_ASCII);
-        platform.memory.write(ARGS, java.lang.foreign.MemorySegment.ofArray(text));
+        platform.memory().write(ARGS, java.lang.foreign.MemorySegment.ofArray(text));
         assertEquals(0, call(Hypercall.CONSOLE_IO, 0, text.length, ARGS));
-        assertEquals("hello from the guest\n", platform.console.toString(StandardCharsets.US_ASCII));
+        assertEquals("hello from the guest\n", new String(platform.console(), StandardCharsets.US_ASCII));
         assertEquals(-XenErrno.EFAULT, call(Hypercall.CONSOLE_IO, 0, 100, (1 << 20) - 10), "runs past the end of RAM");
     }
 
@@ -59,15 +59,15 @@ class XenDomainTest extends DomainTestBase {
         int port = bindIpi(0);
         assertTrue(port > 0);
         assertEquals(0, send(port));
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long si = sharedInfoGpa();
         assertEquals(1L << port, m.getLong(si + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64)));
         long vi = si + SharedInfo.offsetOfVcpuInfo(WordSize.BITS_64, 0);
         assertEquals(1, m.getByte(vi + VcpuInfo.offsetOfEvtchnUpcallPending(WordSize.BITS_64)));
         assertEquals(1L, m.getLong(vi + VcpuInfo.offsetOfEvtchnPendingSel(WordSize.BITS_64)));
-        assertEquals(List.of("0:" + VECTOR), platform.upcalls());
+        assertEquals(List.of("0:" + VECTOR), upcalls());
         assertEquals(0, send(port));
-        assertEquals(1, platform.upcalls().size(), "already pending: no second upcall");
+        assertEquals(1, upcalls().size(), "already pending: no second upcall");
     }
 
     @Test
@@ -76,13 +76,13 @@ class XenDomainTest extends DomainTestBase {
         setUpcallVector(0);
         int port = bindIpi(0);
         long si = sharedInfoGpa();
-        platform.memory.putLong(si + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64), 1L << port);
+        platform.memory().putLong(si + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64), 1L << port);
         assertEquals(0, send(port));
-        assertEquals(1L << port, platform.memory.getLong(si + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64)));
-        assertEquals(List.of(), platform.upcalls(), "scenario 5: masked, no upcall");
-        platform.memory.putInt(ARGS + 64, port);
+        assertEquals(1L << port, platform.memory().getLong(si + SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64)));
+        assertEquals(List.of(), upcalls(), "scenario 5: masked, no upcall");
+        platform.memory().putInt(ARGS + 64, port);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.UNMASK, ARGS + 64, 0));
-        assertEquals(List.of("0:" + VECTOR), platform.upcalls(), "scenario 6: unmask re-delivers");
+        assertEquals(List.of("0:" + VECTOR), upcalls(), "scenario 6: unmask re-delivers");
     }
 
     @Test
@@ -94,10 +94,10 @@ class XenDomainTest extends DomainTestBase {
         mapSharedInfo();
         // delivered by the mapping's flush, or by the domain thread's retry if it held the event then
         long deadline = System.nanoTime() + 2_000_000_000L;
-        while (platform.upcalls().isEmpty() && System.nanoTime() < deadline) {
+        while (upcalls().isEmpty() && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
-        assertEquals(List.of("1:" + VECTOR), platform.upcalls());
+        assertEquals(List.of("1:" + VECTOR), upcalls());
         assertEquals(0, domain.eventChannels().deferredCount());
     }
 
@@ -105,7 +105,7 @@ class XenDomainTest extends DomainTestBase {
     void loopbackInterdomainChannelRaisesThePeer() {
         mapSharedInfo();
         setUpcallVector(0);
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) 0x7ff0);
         m.putShort(ARGS + 2, (short) 0x7ff0);
         assertEquals(0, call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.ALLOC_UNBOUND, ARGS, 0));
@@ -129,7 +129,7 @@ class XenDomainTest extends DomainTestBase {
     void registeredVcpuInfoAtAnOffsetReceivesTheEvents() {
         mapSharedInfo();
         setUpcallVector(0);
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         long gfn = 0x30;
         m.putLong(ARGS, gfn);
         m.putInt(ARGS + 8, 0x140);
@@ -148,14 +148,14 @@ class XenDomainTest extends DomainTestBase {
     void movingVcpuInfoCarriesPendingEventsAndTheMask() {
         mapSharedInfo();
         setUpcallVector(1);
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         int port = bindIpi(1);
         long old = sharedInfoGpa() + SharedInfo.offsetOfVcpuInfo(WordSize.BITS_64, 1);
         m.putByte(old + 1, (byte) 1); // the guest masks upcalls
         assertEquals(0, send(port));
         assertEquals(1, m.getByte(old), "pending in the default place");
         m.putByte(old, (byte) 0); // the guest takes the upcall but not yet the selector word
-        assertEquals(1, platform.upcalls().size());
+        assertEquals(1, upcalls().size());
         long gfn = 0x31;
         m.putLong(ARGS, gfn);
         m.putInt(ARGS + 8, 0x80);
@@ -164,7 +164,7 @@ class XenDomainTest extends DomainTestBase {
         assertEquals(1, m.getByte(vi + 1), "the mask moved");
         assertEquals(1L << (port / 64), m.getLong(vi + 8), "the selector word moved");
         assertEquals(1, m.getByte(vi), "a pending selector makes the upcall pending again");
-        assertEquals(2, platform.upcalls().size(), "and delivers it");
+        assertEquals(2, upcalls().size(), "and delivers it");
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 1, ARGS) + XenErrno.EINVAL,
                 "a second registration is refused");
     }
@@ -173,14 +173,14 @@ class XenDomainTest extends DomainTestBase {
     void registeringVcpuInfoWithNothingPendingDeliversNothing() {
         mapSharedInfo();
         setUpcallVector(0);
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putLong(ARGS, 0x32);
         m.putInt(ARGS + 8, 0);
         m.putLong(0x32000, -1L); // garbage in the new place is replaced by the vCPU's state
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 0, ARGS));
         assertEquals(0, m.getByte(0x32000), "upcall_pending");
         assertEquals(0, m.getByte(0x32001), "upcall_mask");
-        assertEquals(List.of(), platform.upcalls());
+        assertEquals(List.of(), upcalls());
     }
 
     @Test
@@ -188,7 +188,7 @@ class XenDomainTest extends DomainTestBase {
         domain.close();
         domain = new XenDomain(platform, XenDomain.Config.of(40)); // vCPU 35 has no slot in shared_info
         mapSharedInfo();
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putInt(ARGS, 35);
         m.putByte(ARGS + 4, (byte) VECTOR);
         assertEquals(0, call(Hypercall.HVM_OP, HvmOp.SET_EVTCHN_UPCALL_VECTOR, ARGS, 0));
@@ -202,18 +202,18 @@ class XenDomainTest extends DomainTestBase {
         assertEquals(1L << (port % 64), m.getLong(pendingWord), "the port is pending");
         after[(int) (pendingWord - sharedInfoGpa()) + (port % 64) / 8] = before[(int) (pendingWord - sharedInfoGpa()) + (port % 64) / 8];
         org.junit.jupiter.api.Assertions.assertArrayEquals(before, after, "nothing else of shared_info was written");
-        assertEquals(List.of(), platform.upcalls());
+        assertEquals(List.of(), upcalls());
         m.putLong(ARGS, 0x33);
         m.putInt(ARGS + 8, 0x40);
         assertEquals(0, call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 35, ARGS));
         assertEquals(1, m.getByte(0x33040), "pending once it has a vcpu_info");
         assertEquals(1L << (port / 64), m.getLong(0x33048));
-        assertEquals(List.of("35:" + VECTOR), platform.upcalls());
+        assertEquals(List.of("35:" + VECTOR), upcalls());
     }
 
     @Test
     void thirtyTwoBitGuestsUse32BitWords() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) 0x7ff0);
         m.putInt(ARGS + 4, XenMapSpace.SHARED_INFO);
         m.putInt(ARGS + 8, 0);
@@ -240,7 +240,7 @@ class XenDomainTest extends DomainTestBase {
 
     @Test
     void hvmParamsAndShutdown() {
-        GuestMemory m = platform.memory;
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) 0x7ff0);
         m.putInt(ARGS + 4, HvmParam.CALLBACK_IRQ);
         m.putLong(ARGS + 8, (2L << 56) | 0xf0);
@@ -256,10 +256,10 @@ class XenDomainTest extends DomainTestBase {
         mapSharedInfo();
         int port = bindIpi(1);
         assertEquals(0, send(port));
-        assertEquals(List.of("1:" + 0xf0), platform.upcalls());
+        assertEquals(List.of("1:" + 0xf0), upcalls());
         m.putInt(ARGS, 3); // SHUTDOWN_crash
         assertEquals(0, call(Hypercall.SCHED_OP, SchedOp.SHUTDOWN, ARGS, 0));
-        assertEquals(3, platform.shutdownReason);
+        assertEquals(3, platform.shutdownReason());
     }
 
     @Test
@@ -269,14 +269,14 @@ class XenDomainTest extends DomainTestBase {
         domain.raise(port);
         domain.raise(port + 5); // not bound: ignored, as in Xen
         long pendingOff = SharedInfo.offsetOfEvtchnPending(WordSize.BITS_64);
-        assertEquals(1L << port, platform.memory.getLong(sharedInfoGpa() + pendingOff));
-        GuestMemory m = platform.memory;
+        assertEquals(1L << port, platform.memory().getLong(sharedInfoGpa() + pendingOff));
+        GuestMemory m = platform.memory();
         m.putShort(ARGS, (short) 0x7ff0);
         m.putInt(ARGS + 4, XenMapSpace.SHARED_INFO);
         m.putLong(ARGS + 8, 0);
         m.putLong(ARGS + 16, SHARED_INFO_GFN + 1);
         assertEquals(0, call(Hypercall.MEMORY_OP, XenMem.ADD_TO_PHYSMAP, ARGS, 0));
-        assertEquals(1L << port, platform.memory.getLong(((SHARED_INFO_GFN + 1) << 12) + pendingOff),
+        assertEquals(1L << port, platform.memory().getLong(((SHARED_INFO_GFN + 1) << 12) + pendingOff),
                 "the pending bit moved with shared_info");
     }
 }

@@ -3,24 +3,18 @@ package org.jxen.stress;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.jxen.abi.EvtchnOp;
 import org.jxen.abi.HvmParam;
-import org.jxen.abi.Hypercall;
 import org.jxen.abi.SharedInfo;
 import org.jxen.abi.VcpuInfo;
 import org.jxen.abi.WordSize;
-import org.jxen.abi.XenMapSpace;
-import org.jxen.abi.XenMem;
-import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
-import org.jxen.hypercalls.HypercallRequest;
 import org.jxen.hypercalls.XenDomain;
-import org.jxen.hypercalls.XenPlatform;
-import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 
 /**
  * One small Xen domain for one JCStress state of the event-channel bit protocol: a 64-bit guest
@@ -68,43 +62,6 @@ final class EvtchnGuest implements AutoCloseable {
         }
     }
 
-    /** A platform in memory that counts upcalls. */
-    static final class Platform implements XenPlatform {
-        final GuestMemory memory = new GuestMemory("jcstress-evtchn");
-        final AtomicInteger upcalls = new AtomicInteger();
-
-        @Override
-        public GuestMemory memory() {
-            return memory;
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return PagingState.pagingOff();
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            if (vcpuId == 0 && vector == VECTOR) {
-                upcalls.incrementAndGet();
-            }
-            return true;
-        }
-
-        @Override
-        public long monotonicNanos() {
-            return System.nanoTime();
-        }
-
-        @Override
-        public void consoleWrite(byte[] bytes, int offset, int length) {
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
-        }
-    }
-
     /** The host block that holds every state's shared_info page. */
     static HostMemory host() {
         return HOST;
@@ -113,28 +70,26 @@ final class EvtchnGuest implements AutoCloseable {
     final int index;
     /** Host offset of this state's shared_info page. */
     final long base;
-    final Platform platform = new Platform();
+    /** Upcalls of {@link #VECTOR} to vCPU 0, counted exactly whichever thread delivers them. */
+    private final UpcallSink.AtomicCounter upcalls = UpcallSink.AtomicCounter.of(0, VECTOR);
+    final InMemoryXenPlatform platform = new InMemoryXenPlatform("jcstress-evtchn", upcalls,
+            InMemoryXenPlatform.Console.DROP);
     final XenDomain domain;
-    private final HypercallRequest request = new HypercallRequest(0);
+    private final DomainDriver guest;
 
     /** A domain with shared_info mapped at gfn 0, the callback vector set and {@code ipis} IPI ports bound on vCPU 0. */
     EvtchnGuest(int ipis) {
         index = claim();
         base = index * PAGE;
-        platform.memory.addSlot(0, 0, PAGE, HOST, base, 0);
+        platform.addSlotOver(0, PAGE, HOST, base);
         domain = new XenDomain(platform, XenDomain.Config.of(1));
-        GuestMemory m = platform.memory;
-        m.putShort(ARGS, (short) 0x7ff0); // DOMID_SELF
-        m.putInt(ARGS + 4, XenMapSpace.SHARED_INFO);
-        m.putLong(ARGS + 8, 0);
-        m.putLong(ARGS + 16, 0); // gfn 0
-        check(call(Hypercall.MEMORY_OP, XenMem.ADD_TO_PHYSMAP, ARGS), "add_to_physmap(shared_info)");
+        guest = new DomainDriver(domain, platform.memory(), ARGS);
+        guest.mapSharedInfo(0);
         domain.setHvmParam(HvmParam.CALLBACK_IRQ, HvmParam.callbackValue(HvmParam.CALLBACK_TYPE_VECTOR, VECTOR));
         for (int i = 1; i <= ipis; i++) {
-            m.putInt(ARGS, 0);
-            check(call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_IPI, ARGS), "bind_ipi");
-            if (m.getInt(ARGS + 4) != i) {
-                throw new IllegalStateException("bind_ipi gave port " + m.getInt(ARGS + 4) + ", expected " + i);
+            int port = guest.bindIpi(0);
+            if (port != i) {
+                throw new IllegalStateException("bind_ipi gave port " + port + ", expected " + i);
             }
         }
     }
@@ -150,16 +105,6 @@ final class EvtchnGuest implements AutoCloseable {
         throw new IllegalStateException("all " + PAGES + " shared_info pages are claimed: do states close()?");
     }
 
-    private long call(int nr, long a0, long a1) {
-        return domain.dispatch(request.set(nr, a0, a1, 0, 0, 0, 0, W, 0));
-    }
-
-    private static void check(long rc, String what) {
-        if (rc != 0) {
-            throw new IllegalStateException(what + " returned " + rc);
-        }
-    }
-
     // ------------------------------------------------------------------ the guest (vCPU 0's thread)
 
     /**
@@ -171,8 +116,7 @@ final class EvtchnGuest implements AutoCloseable {
 
     /** EVTCHNOP_unmask from vCPU 0; returns the hypercall's result. */
     long unmask(int port) {
-        platform.memory.putInt(ARGS + 64, port);
-        return call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.UNMASK, ARGS + 64);
+        return guest.unmask(port);
     }
 
     /**
@@ -232,7 +176,7 @@ final class EvtchnGuest implements AutoCloseable {
     }
 
     int upcalls() {
-        return platform.upcalls.get();
+        return (int) upcalls.count();
     }
 
     /**
@@ -260,7 +204,7 @@ final class EvtchnGuest implements AutoCloseable {
     @Override
     public void close() {
         domain.close();
-        platform.memory.removeSlot(0);
+        platform.close();
         CLAIMED.set(index, 0);
     }
 }

@@ -43,7 +43,7 @@ public class EvtchnRaiseVsInvalidation {
 
     @Actor
     public void remap() {
-        try (var inv = g.platform.memory.invalidateHostRange(EvtchnGuest.host(), g.base, EvtchnGuest.PAGE)) {
+        try (var inv = g.platform.memory().invalidateHostRange(EvtchnGuest.host(), g.base, EvtchnGuest.PAGE)) {
             Thread.onSpinWait();
         }
     }

@@ -43,8 +43,8 @@ public class EvtchnRaiseVsSlotRemap {
 
     @Actor
     public void remap() {
-        g.platform.memory.removeSlot(0);
-        g.platform.memory.addSlot(0, 0, EvtchnGuest.PAGE, EvtchnGuest.host(), g.base, 0);
+        g.platform.memory().removeSlot(0);
+        g.platform.memory().addSlot(0, 0, EvtchnGuest.PAGE, EvtchnGuest.host(), g.base, 0);
     }
 
     @Arbiter

@@ -3,24 +3,19 @@ package org.jxen.stress;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jxen.abi.EvtchnFifo;
 import org.jxen.abi.EvtchnFifoControlBlock;
-import org.jxen.abi.EvtchnOp;
 import org.jxen.abi.HvmParam;
-import org.jxen.abi.Hypercall;
 import org.jxen.abi.VcpuInfo;
-import org.jxen.abi.VcpuOp;
 import org.jxen.abi.WordSize;
-import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
-import org.jxen.hypercalls.HypercallRequest;
 import org.jxen.hypercalls.XenDomain;
-import org.jxen.hypercalls.XenPlatform;
-import org.jxen.hypercalls.mm.PagingState;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 
 /**
  * One small Xen domain using the FIFO event-channel ABI, for one JCStress state: a 64-bit guest
@@ -75,74 +70,32 @@ final class FifoGuest implements AutoCloseable {
         }
     }
 
-    /** A platform in memory that counts upcalls to vCPU 0. */
-    static final class Platform implements XenPlatform {
-        final GuestMemory memory = new GuestMemory("jcstress-fifo");
-        final AtomicInteger upcalls = new AtomicInteger();
-
-        @Override
-        public GuestMemory memory() {
-            return memory;
-        }
-
-        @Override
-        public PagingState pagingState(int vcpuId) {
-            return PagingState.pagingOff();
-        }
-
-        @Override
-        public boolean deliverVector(int vcpuId, int vector) {
-            if (vcpuId == 0 && vector == VECTOR) {
-                upcalls.incrementAndGet();
-            }
-            return true;
-        }
-
-        @Override
-        public long monotonicNanos() {
-            return System.nanoTime();
-        }
-
-        @Override
-        public void consoleWrite(byte[] bytes, int offset, int length) {
-        }
-
-        @Override
-        public void shutdown(int vcpuId, int reason) {
-        }
-    }
-
     final int index;
     /** Host offset of this state's page. */
     final long base;
-    final Platform platform = new Platform();
+    /** Upcalls of {@link #VECTOR} to vCPU 0, counted exactly whichever thread delivers them. */
+    final UpcallSink.AtomicCounter upcalls = UpcallSink.AtomicCounter.of(0, VECTOR);
+    final InMemoryXenPlatform platform = new InMemoryXenPlatform("jcstress-fifo", upcalls,
+            InMemoryXenPlatform.Console.DROP);
     final XenDomain domain;
-    private final HypercallRequest request = new HypercallRequest(0);
+    private final DomainDriver guest;
     /** The consumer's remembered next port of queue {@link #PRIORITY} (0: read head[] next time). */
     private int localHead;
 
     FifoGuest(int ports) {
         index = claim();
         base = index * PAGE;
-        platform.memory.addSlot(0, 0, PAGE, HOST, base, 0);
+        platform.addSlotOver(0, PAGE, HOST, base);
         domain = new XenDomain(platform, XenDomain.Config.of(1));
-        GuestMemory m = platform.memory;
-        m.putLong(ARGS, 0); // gfn 0
-        m.putInt(ARGS + 8, (int) VCPU_INFO);
-        m.putInt(ARGS + 12, 0);
-        check(call(Hypercall.VCPU_OP, VcpuOp.REGISTER_VCPU_INFO, 0, ARGS), "register_vcpu_info");
+        guest = new DomainDriver(domain, platform.memory(), ARGS);
+        guest.registerVcpuInfo(0, 0, (int) VCPU_INFO);
         domain.setHvmParam(HvmParam.CALLBACK_IRQ, HvmParam.callbackValue(HvmParam.CALLBACK_TYPE_VECTOR, VECTOR));
-        m.putLong(ARGS, 0);
-        m.putInt(ARGS + 8, (int) CONTROL_BLOCK);
-        m.putInt(ARGS + 12, 0);
-        check(call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.INIT_CONTROL, ARGS, 0), "init_control");
-        m.putLong(ARGS, 0);
-        check(call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.EXPAND_ARRAY, ARGS, 0), "expand_array");
+        guest.initControl(0, 0, (int) CONTROL_BLOCK);
+        guest.expandArray(0);
         for (int i = 1; i <= ports; i++) {
-            m.putInt(ARGS, 0);
-            check(call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.BIND_IPI, ARGS, 0), "bind_ipi");
-            if (m.getInt(ARGS + 4) != i) {
-                throw new IllegalStateException("bind_ipi gave port " + m.getInt(ARGS + 4) + ", expected " + i);
+            int port = guest.bindIpi(0);
+            if (port != i) {
+                throw new IllegalStateException("bind_ipi gave port " + port + ", expected " + i);
             }
         }
     }
@@ -157,16 +110,6 @@ final class FifoGuest implements AutoCloseable {
             }
         }
         throw new IllegalStateException("all " + PAGES + " pages are claimed: do states close()?");
-    }
-
-    private long call(int nr, long a0, long a1, long a2) {
-        return domain.dispatch(request.set(nr, a0, a1, a2, 0, 0, 0, W, 0));
-    }
-
-    private static void check(long rc, String what) {
-        if (rc != 0) {
-            throw new IllegalStateException(what + " returned " + rc);
-        }
     }
 
     // ------------------------------------------------------------------ the guest (vCPU 0's thread)
@@ -194,8 +137,7 @@ final class FifoGuest implements AutoCloseable {
         while (true) {
             int w = (int) INT.getVolatile(SEG, at);
             if ((w & PENDING) != 0) {
-                platform.memory.putInt(ARGS + 64, port);
-                long rc = call(Hypercall.EVENT_CHANNEL_OP, EvtchnOp.UNMASK, ARGS + 64, 0);
+                long rc = guest.unmask(port);
                 return rc == 0 ? 1 : (int) rc;
             }
             if ((w & BUSY) != 0) {
@@ -279,14 +221,14 @@ final class FifoGuest implements AutoCloseable {
     }
 
     int upcalls() {
-        return platform.upcalls.get();
+        return (int) upcalls.count();
     }
 
     /** Closes the domain and gives the page back; last in the arbiter. */
     @Override
     public void close() {
         domain.close();
-        platform.memory.removeSlot(0);
+        platform.close();
         CLAIMED.set(index, 0);
     }
 }

@@ -80,7 +80,7 @@ public class FifoRaiseVsConsumer {
         if (g.head() != 1 || g.readyBit() != 1 || g.upcallPending() != 1) {
             throw new IllegalStateException("set-up: port 1 is not queued");
         }
-        g.platform.upcalls.set(0);
+        g.upcalls.reset();
     }
 
     @Actor

@@ -6,16 +6,15 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import org.jxen.abi.Gtf;
-import org.jxen.abi.Hypercall;
 import org.jxen.abi.WordSize;
-import org.jxen.abi.XenMapSpace;
-import org.jxen.abi.XenMem;
 import org.jxen.gpc.GuestMemory;
 import org.jxen.gpc.HostMemory;
 import org.jxen.hypercalls.GrantException;
 import org.jxen.hypercalls.GrantMapping;
-import org.jxen.hypercalls.HypercallRequest;
 import org.jxen.hypercalls.XenDomain;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 
 /**
  * One small Xen domain for one JCStress state of the grant protocol: two pages of RAM, grant frame 0
@@ -48,7 +47,8 @@ final class GrantGuest implements AutoCloseable {
     final int index;
     /** Host offset of this state's grant entry. */
     final long entry;
-    final EvtchnGuest.Platform platform = new EvtchnGuest.Platform();
+    final InMemoryXenPlatform platform = new InMemoryXenPlatform("jcstress-grant", UpcallSink.ACCEPT,
+            InMemoryXenPlatform.Console.DROP);
     final XenDomain domain;
     private GrantMapping mapping;
 
@@ -56,18 +56,10 @@ final class GrantGuest implements AutoCloseable {
         index = claim();
         long base = index * 2 * PAGE;
         SEG.asSlice(base, 2 * PAGE).fill((byte) 0);
-        platform.memory.addSlot(0, 0, 2 * PAGE, HOST, base, 0);
+        platform.addSlotOver(0, 2 * PAGE, HOST, base);
         domain = new XenDomain(platform, XenDomain.Config.of(1));
-        GuestMemory m = platform.memory;
-        m.putShort(ARGS, (short) 0x7ff0); // DOMID_SELF
-        m.putInt(ARGS + 4, XenMapSpace.GRANT_TABLE);
-        m.putLong(ARGS + 8, 0); // frame 0
-        m.putLong(ARGS + 16, 0); // at gfn 0
-        long rc = domain.dispatch(new HypercallRequest(0).set(Hypercall.MEMORY_OP, XenMem.ADD_TO_PHYSMAP, ARGS, 0, 0,
-                0, 0, W, 0));
-        if (rc != 0) {
-            throw new IllegalStateException("add_to_physmap(grant_table) returned " + rc);
-        }
+        new DomainDriver(domain, platform.memory(), ARGS).mapGrantFrame(0, 0); // frame 0 at gfn 0
+        GuestMemory m = platform.memory();
         entry = base + REF * 8L;
         m.putInt(REF * 8L + 4, 1); // frame: gfn 1
         m.putShort(REF * 8L + 2, (short) 0); // domid 0
@@ -128,7 +120,7 @@ final class GrantGuest implements AutoCloseable {
     public void close() {
         unmap();
         domain.close();
-        platform.memory.removeSlot(0);
+        platform.close();
         CLAIMED.set(index, 0);
     }
 }

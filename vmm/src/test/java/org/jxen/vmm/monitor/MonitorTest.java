@@ -30,24 +30,39 @@ import org.jxen.abi.WordSize;
 import org.jxen.abi.XenVersion;
 import org.jxen.gpc.CacheStats;
 import org.jxen.hypercalls.DomainStats;
+import org.jxen.hypercalls.XenDomain;
+import org.jxen.hypercalls.testing.DomainDriver;
+import org.jxen.hypercalls.testing.InMemoryXenPlatform;
+import org.jxen.hypercalls.testing.UpcallSink;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The monitor over HTTP on an ephemeral port, in front of a Xen domain in memory driven like a guest drives it. */
 class MonitorTest {
-    InMemoryDomain vm;
+    static final long ARGS = 0x10000;
+    static final long SHARED_INFO_GFN = 0x20;
+    static final int VECTOR = 0xf3;
+
+    /** Counts upcalls: the test's thread delivers some, the domain's timer thread others. */
+    final UpcallSink.AtomicCounter upcalls = UpcallSink.AtomicCounter.all();
+    InMemoryXenPlatform platform;
+    XenDomain domain;
+    /** The guest: the test's thread plays vCPU 0. */
+    DomainDriver guest;
     PrometheusMeterRegistry registry;
     Monitor monitor;
     HttpClient http;
 
     @BeforeEach
     void setUp() {
-        vm = new InMemoryDomain(2);
+        platform = InMemoryXenPlatform.withRam("monitor-test", 1 << 20, upcalls);
+        domain = new XenDomain(platform, XenDomain.Config.of(2));
+        guest = new DomainDriver(domain, platform.memory(), ARGS);
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        new JxenMetrics(vm.domain, vm.memory, List.of()).bindTo(registry);
+        new JxenMetrics(domain, platform.memory(), List.of()).bindTo(registry);
         monitor = Monitor.start("127.0.0.1", 0,
-                registry, new DomainVmView("test-vm", vm.domain, vm.memory, List.of(), () -> 42));
+                registry, new DomainVmView("test-vm", domain, platform.memory(), List.of(), () -> 42));
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     }
 
@@ -56,7 +71,8 @@ class MonitorTest {
         monitor.close();
         http.close();
         registry.close();
-        vm.close();
+        domain.close();
+        platform.close();
     }
 
     HttpResponse<String> request(String method, String path) throws Exception {
@@ -105,26 +121,26 @@ class MonitorTest {
         assertEquals(0.0, sample(before, "jxen_timer_firings_total{timer=\"single_shot\",vcpu=\"0\"}"));
         double hitsBefore = sample(before, "jxen_gpc_lock_hits_total");
 
-        vm.mapSharedInfo();
-        vm.setUpcallVector(0);
-        int ipi = vm.bindIpi(0);
-        vm.bindVirq(Virq.TIMER, 0);
+        guest.mapSharedInfo(SHARED_INFO_GFN);
+        guest.setUpcallVector(0, VECTOR);
+        int ipi = guest.bindIpi(0);
+        guest.bindVirq(Virq.TIMER, 0);
         for (int i = 0; i < 100; i++) {
-            vm.call(Hypercall.XEN_VERSION, XenVersion.VERSION, 0);
+            guest.call(Hypercall.XEN_VERSION, XenVersion.VERSION, 0);
         }
         for (int i = 0; i < 3; i++) {
-            assertEquals(0, vm.send(ipi)); // one upcall: the guest never clears upcall_pending here
+            assertEquals(0, guest.send(ipi)); // one upcall: the guest never clears upcall_pending here
         }
-        assertEquals(0, vm.call(Hypercall.SET_TIMER_OP, vm.domain.systemTime() - 1_000_000L, 0)); // fires now
-        await(() -> vm.domain.stats().singleShotTimerFirings(0) == 1, "the timer");
-        await(() -> vm.domain.stats().eventsSent(org.jxen.hypercalls.EventChannels.Kind.VIRQ) == 1, "its VIRQ");
+        assertEquals(0, guest.call(Hypercall.SET_TIMER_OP, domain.systemTime() - 1_000_000L, 0)); // fires now
+        await(() -> domain.stats().singleShotTimerFirings(0) == 1, "the timer");
+        await(() -> domain.stats().eventsSent(org.jxen.hypercalls.EventChannels.Kind.VIRQ) == 1, "its VIRQ");
 
         Map<String, Double> after = scrape();
         assertFalse(after.keySet().stream().anyMatch(k -> k.startsWith("jxen_hypercall")),
                 "hypercalls are counted by the KVM transport; there is none here (MonitorKvmTest has them)");
         assertEquals(3.0, sample(after, "jxen_events_sent_total{kind=\"ipi\"}"));
         assertEquals(1.0, sample(after, "jxen_events_sent_total{kind=\"virq\"}"));
-        assertEquals(1, vm.upcalls, "later events found upcall_pending set");
+        assertEquals(1, upcalls.count(), "later events found upcall_pending set");
         assertFalse(after.keySet().stream().anyMatch(k -> k.startsWith("jxen_events_delivered_total")),
                 "deliveries are counted by the KVM platform; there is none here");
         assertEquals(0.0, sample(after, "jxen_events_deferred_total"));
@@ -139,14 +155,14 @@ class MonitorTest {
 
     @Test
     void vmIsJsonWithVcpusPortsCachesAndTheXenstore() throws Exception {
-        vm.mapSharedInfo();
-        vm.setUpcallVector(0);
-        int ipi = vm.bindIpi(1);
-        int timer = vm.bindVirq(Virq.TIMER, 0);
-        long mask = (InMemoryDomain.SHARED_INFO_GFN << 12) + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64);
-        vm.memory.putLong(mask, 1L << timer);
-        vm.domain.raise(timer);
-        vm.domain.raise(ipi);
+        guest.mapSharedInfo(SHARED_INFO_GFN);
+        guest.setUpcallVector(0, VECTOR);
+        int ipi = guest.bindIpi(1);
+        int timer = guest.bindVirq(Virq.TIMER, 0);
+        long mask = (SHARED_INFO_GFN << 12) + SharedInfo.offsetOfEvtchnMask(WordSize.BITS_64);
+        platform.memory().putLong(mask, 1L << timer);
+        domain.raise(timer);
+        domain.raise(ipi);
 
         HttpResponse<String> r = request("GET", "/vm?pretty=no");
         assertEquals(200, r.statusCode(), r.body());
@@ -251,7 +267,7 @@ class MonitorTest {
             if (calls[0]++ == 0) {
                 throw new IllegalStateException("the VM is being torn down");
             }
-            return new DomainVmView("x", vm.domain, vm.memory, List.of(), null).snapshot();
+            return new DomainVmView("x", domain, platform.memory(), List.of(), null).snapshot();
         })) {
             HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + m.port() + "/vm")).build();
             HttpResponse<String> first = http.send(get, HttpResponse.BodyHandlers.ofString());
