@@ -29,7 +29,7 @@ import org.jxen.hypercalls.testing.UpcallSink;
  *
  * <p>Cost: a {@link XenDomain} is built per state. Its scheduler thread is only started by the first
  * deferred event (ScheduledThreadPoolExecutor starts threads lazily), and its port table holds one
- * bucket of 64 ports once a port is bound (about 7.5 KiB per domain; see docs/stress.md).
+ * bucket of 64 ports once a port is bound (about 12 KiB per domain in all; see docs/stress.md).
  *
  * <p>Threads: constructed on any thread; {@link #guestUpcall(int)} and {@link #unmask(int)} on the
  * actor playing the guest's vCPU 0; {@link #domain}'s raise on any thread; the rest in the arbiter.
