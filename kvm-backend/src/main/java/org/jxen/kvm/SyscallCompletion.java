@@ -40,6 +40,11 @@ public final class SyscallCompletion {
     public static final int FRAME_BYTES = 48;
     /** {@code syscall} ({@code 0F 05}). */
     public static final int SYSCALL_OPCODE = 0x050f;
+    /**
+     * "No address": a gate without a valid target. Not canonical, so no code is there (kernel
+     * addresses are negative as a {@code long}: -1 would not do).
+     */
+    public static final long NO_ADDRESS = Long.MIN_VALUE;
     static final long RFLAGS_RF = 1L << 16;
     static final long RFLAGS_FIXED = 2;
 
@@ -88,17 +93,17 @@ public final class SyscallCompletion {
     }
 
     /**
-     * The target of a 64-bit IDT gate ({@code low}, {@code high}: its two quadwords), or -1 when it
+     * The target of a 64-bit IDT gate ({@code low}, {@code high}: its two quadwords), or {@link #NO_ADDRESS} when it
      * is not a present interrupt or trap gate or its target is not canonical.
      */
     public static long gateTarget(long low, long high) {
         int type = (int) (low >>> 40) & 0xf;
         boolean present = (low & (1L << 47)) != 0;
         if (!present || (type != 0xe && type != 0xf)) {
-            return -1;
+            return NO_ADDRESS;
         }
         long target = (low & 0xffff) | ((low >>> 32) & 0xffff0000L) | (high << 32);
-        return (target << 16 >> 16) == target ? target : -1;
+        return (target << 16 >> 16) == target ? target : NO_ADDRESS;
     }
 
     /**

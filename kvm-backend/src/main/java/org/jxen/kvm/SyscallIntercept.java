@@ -3,6 +3,8 @@ package org.jxen.kvm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finishes, on one vCPU, the user-mode {@code syscall}s this host's KVM leaves half done
@@ -32,6 +34,7 @@ import java.lang.foreign.ValueLayout;
  * <p>Threads: the vCPU's own thread only (it makes vCPU ioctls and touches the vCPU's {@code kvm_run}).
  */
 public final class SyscallIntercept {
+    private static final Logger LOG = LoggerFactory.getLogger(SyscallIntercept.class);
     /** Reads guest-physical memory; false when any byte is not guest RAM. */
     @FunctionalInterface
     public interface PhysicalMemory {
@@ -57,6 +60,7 @@ public final class SyscallIntercept {
     private static final long CR0_PG = 1L << 31;
     private static final int GATE_BYTES = 16;
     private static final long PAGE = 4096;
+    private static final long NONE = SyscallCompletion.NO_ADDRESS;
 
     private final KvmVcpu vcpu;
     private final KvmRun run;
@@ -64,16 +68,19 @@ public final class SyscallIntercept {
     private final MemorySegment gate;
     private final MemorySegment frame;
     private final MemorySegment opcode;
-    /** Where DR0 is set, or -1 when no breakpoint is set. */
-    private long armed = -1;
+    /** Where DR0 is set, or {@link SyscallCompletion#NO_ADDRESS} when no breakpoint is set. */
+    private long armed = NONE;
     private boolean stepping;
     /** False until the first {@link #track()}, which fills the sync registers from {@code KVM_GET_SREGS}. */
     private boolean sregsKnown;
-    private long idtBase = -1;
+    private long idtBase = NONE;
     private long gateGpa = -1;
     private long completed;
     private long steppedOver;
     private String lastDecline = "";
+    private int moves;
+    private long lastLogged = NONE;
+    private long foreign;
 
     public SyscallIntercept(KvmVcpu vcpu, PhysicalMemory memory) {
         this.vcpu = vcpu;
@@ -95,7 +102,7 @@ public final class SyscallIntercept {
         return steppedOver;
     }
 
-    /** Where the breakpoint is (the guest's {@code #PF} handler), or -1. */
+    /** Where the breakpoint is (the guest's {@code #PF} handler), or {@link SyscallCompletion#NO_ADDRESS}. */
     public long armedAt() {
         return armed;
     }
@@ -133,7 +140,12 @@ public final class SyscallIntercept {
             arm(pageFaultHandler());
             return DebugExit.STEPPED;
         }
-        if (armed < 0 || run.debugPc() != armed || (dr6 & DR6_B0) == 0) {
+        if (armed == NONE || run.debugPc() != armed || (dr6 & DR6_B0) == 0) {
+            if (foreign++ == 0) {
+                LOG.info("vcpu {}: a debug exit that is not the syscall intercept's: pc 0x{}, dr6 0x{}, breakpoint at"
+                        + " 0x{}, stepping {}", vcpu.id(), Long.toHexString(run.debugPc()), Long.toHexString(dr6),
+                        Long.toHexString(armed), stepping);
+            }
             return DebugExit.FOREIGN;
         }
         SyscallCompletion.Decision d = decide();
@@ -148,8 +160,12 @@ public final class SyscallIntercept {
             return DebugExit.COMPLETED;
         }
         lastDecline = ((SyscallCompletion.Decline) d).reason();
+        if (steppedOver == 0) {
+            LOG.info("vcpu {}: the first page fault at the breakpoint is not a half syscall ({}); stepping over it",
+                    vcpu.id(), lastDecline);
+        }
         vcpu.setGuestDebug(KvmVcpu.GUESTDBG_ENABLE | KvmVcpu.GUESTDBG_SINGLESTEP);
-        armed = -1;
+        armed = NONE;
         stepping = true;
         steppedOver++;
         return DebugExit.STEPPING;
@@ -179,7 +195,13 @@ public final class SyscallIntercept {
     }
 
     private void arm(long handler) {
-        if (handler < 0) {
+        if (handler != lastLogged && (moves++ < 8 || LOG.isDebugEnabled())) {
+            lastLogged = handler;
+            LOG.info("vcpu {}: syscall intercept: breakpoint {} (idt base 0x{}, gate gpa 0x{})", vcpu.id(),
+                    handler == NONE ? "off" : "on the #PF handler at 0x" + Long.toHexString(handler),
+                    Long.toHexString(idtBase), Long.toHexString(gateGpa));
+        }
+        if (handler == NONE) {
             vcpu.setGuestDebug(0);
         } else {
             vcpu.setGuestDebug(KvmVcpu.GUESTDBG_ENABLE | KvmVcpu.GUESTDBG_USE_HW_BP, handler, 0, 0, 0, 0, 0, 0,
@@ -188,17 +210,17 @@ public final class SyscallIntercept {
         armed = handler;
     }
 
-    /** The guest's {@code #PF} handler from IDT gate 14, or -1. */
+    /** The guest's {@code #PF} handler from IDT gate 14, or {@link #NONE}. */
     private long pageFaultHandler() {
         MemorySegment s = run.sregs();
         if ((Sregs.get(s, Sregs.EFER) & Sregs.EFER_LMA) == 0 || (Sregs.get(s, Sregs.CR0) & CR0_PG) == 0) {
-            return -1;
+            return NONE;
         }
         long base = Sregs.get(s, Sregs.IDT);
         int limit = Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT, Sregs.IDT + 8));
         long at = base + (long) SyscallCompletion.PF * GATE_BYTES;
         if (limit < SyscallCompletion.PF * GATE_BYTES + GATE_BYTES - 1 || (at & (PAGE - 1)) > PAGE - GATE_BYTES) {
-            return -1;
+            return NONE;
         }
         if (base != idtBase || gateGpa < 0) {
             KvmVcpu.Translation t = vcpu.translate(at);
@@ -207,7 +229,7 @@ public final class SyscallIntercept {
         }
         if (gateGpa < 0 || !memory.read(gateGpa, gate)) {
             gateGpa = -1;
-            return -1;
+            return NONE;
         }
         return SyscallCompletion.gateTarget(gate.get(ValueLayout.JAVA_LONG, 0), gate.get(ValueLayout.JAVA_LONG, 8));
     }

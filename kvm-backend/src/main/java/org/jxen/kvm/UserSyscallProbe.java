@@ -21,7 +21,8 @@ import org.jxen.gpc.HostMemory;
  * Linux has them), LSTAR and SFMASK, and {@code iretq}s to user code (CPL 3) at RDI. The user code
  * makes {@link #ROUND_TRIPS} system calls ({@code syscall} in a loop, EAX = 0x77) and ends with
  * {@code ud2}. The system-call entry counts entries in RBX, reports the first one on port 0x10, and
- * returns with {@code sysretq}. Every exception vector's handler reports its vector on port 0x11.
+ * returns with {@code sysretq}. Every exception vector's handler reports its vector on port 0x11; the
+ * IDT has them at a kernel-half address ({@link #HANDLERS_HIGH}), as an OS kernel would.
  * {@link #run(Kvm)} stops at the first report: what the host does by itself (one or two KVM entries;
  * a few milliseconds). {@link #runCompleted(Kvm, boolean)} runs the whole program with
  * {@link SyscallIntercept} on the vCPU (or, with {@code userFault}, user code that reads a
@@ -51,6 +52,13 @@ public final class UserSyscallProbe {
     static final long PDPT = 0x2000;
     static final long PD = 0x3000;
     static final long PT = 0x5000;
+    /** The page-directory-pointer table of the top 512 GiB, which maps the handlers' high alias. */
+    static final long PDPT_HIGH = 0x6000;
+    /**
+     * Where the IDT's gates point: the handlers' page seen at a kernel-half address (the first 2 MiB
+     * are also mapped at {@code 0xffffffff80000000}), as an OS kernel has them.
+     */
+    static final long HANDLERS_HIGH = 0xffffffff80000000L + 0x4000;
     static final long GDT = 0x500;
     static final long IDT = 0x600;
     static final long TSS = 0x900;
@@ -237,6 +245,8 @@ public final class UserSyscallProbe {
         m.set(ValueLayout.JAVA_LONG, PML4, PDPT | user);
         m.set(ValueLayout.JAVA_LONG, PDPT, PD | user);
         m.set(ValueLayout.JAVA_LONG, PD, PT | user);
+        m.set(ValueLayout.JAVA_LONG, PML4 + 8 * 511, PDPT_HIGH | 3);
+        m.set(ValueLayout.JAVA_LONG, PDPT_HIGH + 8 * 510, PD | 3);
         for (long page = 0; page < 512; page++) {
             boolean isUser = page == USER_CODE >> 12 || page == USER_STACK_PAGE >> 12;
             m.set(ValueLayout.JAVA_LONG, PT + 8 * page, (page << 12) | (isUser ? 7 : 3));
@@ -250,9 +260,9 @@ public final class UserSyscallProbe {
         }
         m.set(ValueLayout.JAVA_LONG_UNALIGNED, TSS + 4, KERNEL_STACK); // rsp0 (the TSS puts it at offset 4)
         for (int v = 0; v < EXCEPTIONS; v++) {
-            long h = HANDLERS + 16L * v;
+            long h = HANDLERS_HIGH + 16L * v;
             byte[] stub = {(byte) 0xb0, (byte) v, (byte) 0xe6, (byte) FAULT_PORT, (byte) 0xf4}; // mov $v,%al; out; hlt
-            MemorySegment.copy(MemorySegment.ofArray(stub), 0, m, h, stub.length);
+            MemorySegment.copy(MemorySegment.ofArray(stub), 0, m, HANDLERS + 16L * v, stub.length);
             m.set(ValueLayout.JAVA_LONG, IDT + 16L * v,
                     (h & 0xffff) | (0x10L << 16) | (0x8eL << 40) | (((h >> 16) & 0xffff) << 48));
             m.set(ValueLayout.JAVA_LONG, IDT + 16L * v + 8, h >>> 32);
