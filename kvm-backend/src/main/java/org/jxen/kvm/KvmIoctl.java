@@ -57,6 +57,8 @@ enum KvmIoctl {
     KVM_GET_VCPU_EVENTS(Dir.READ, 0x9f, 64),
     /** {@code _IOW(KVMIO, 0xa0, struct kvm_vcpu_events)}. */
     KVM_SET_VCPU_EVENTS(Dir.WRITE, 0xa0, 64),
+    /** {@code _IOW(KVMIO, 0x9b, struct kvm_guest_debug)}. */
+    KVM_SET_GUEST_DEBUG(Dir.WRITE, 0x9b, 72),
     /** {@code _IOW(KVMIO, 0x90, struct kvm_cpuid2)}. */
     KVM_SET_CPUID2(Dir.WRITE, 0x90, 8),
     /** {@code _IOWR(KVMIO, 0x91, struct kvm_cpuid2)}. */

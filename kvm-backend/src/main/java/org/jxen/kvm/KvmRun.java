@@ -37,6 +37,9 @@ public final class KvmRun {
     static final long SYSTEM_EVENT_TYPE = 32;
     static final long MMIO_DATA = 40;
     static final long MMIO_IS_WRITE = 52;
+    static final long DEBUG_EXCEPTION = 32;
+    static final long DEBUG_PC = 40;
+    static final long DEBUG_DR6 = 48;
     static final long VALID_REGS = 288;
     static final long DIRTY_REGS = 296;
     static final long SYNC_REGS = 304;
@@ -132,6 +135,23 @@ public final class KvmRun {
     /** Set to make the guest's {@code rdmsr}/{@code wrmsr} take a #GP. */
     public void setMsrError(boolean injectGp) {
         run.set(ValueLayout.JAVA_BYTE, MSR_ERROR, (byte) (injectGp ? 1 : 0));
+    }
+
+    // ---- KVM_EXIT_DEBUG
+
+    /** The exception that ended the run ({@code debug.arch.exception}: 1 for {@code #DB}, 3 for {@code #BP}). */
+    public int debugException() {
+        return run.get(ValueLayout.JAVA_INT, DEBUG_EXCEPTION);
+    }
+
+    /** Where the guest stopped ({@code debug.arch.pc}). */
+    public long debugPc() {
+        return run.get(ValueLayout.JAVA_LONG, DEBUG_PC);
+    }
+
+    /** DR6 of the debug exception ({@code debug.arch.dr6}): B0..B3 for a breakpoint, BS for a single step. */
+    public long debugDr6() {
+        return run.get(ValueLayout.JAVA_LONG, DEBUG_DR6);
     }
 
     // ---- errors

@@ -221,6 +221,54 @@ public final class KvmVcpu implements AutoCloseable {
         }
     }
 
+    /** {@code KVM_GUESTDBG_ENABLE}: the other control bits take effect. */
+    public static final int GUESTDBG_ENABLE = 0x1;
+    /** {@code KVM_GUESTDBG_SINGLESTEP}: exit after each guest instruction. */
+    public static final int GUESTDBG_SINGLESTEP = 0x2;
+    /** {@code KVM_GUESTDBG_USE_HW_BP}: DR0..DR3 and DR7 of the call are the vCPU's breakpoints. */
+    public static final int GUESTDBG_USE_HW_BP = 0x20000;
+    static final long GUEST_DEBUG_SIZE = 72;
+
+    /**
+     * {@code KVM_SET_GUEST_DEBUG}: {@code control} ({@code GUESTDBG_*}, 0 to turn debugging off) and,
+     * with {@link #GUESTDBG_USE_HW_BP}, DR0..DR3 and DR7 ({@code dr} holds up to 8 debug registers,
+     * DR0 first). vCPU thread only (or before it runs).
+     */
+    public void setGuestDebug(int control, long... dr) {
+        if (dr.length > 8) {
+            throw new IllegalArgumentException("at most 8 debug registers: " + dr.length);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment g = a.allocate(GUEST_DEBUG_SIZE, 8);
+            g.set(ValueLayout.JAVA_INT, 0, control);
+            for (int i = 0; i < dr.length; i++) {
+                g.set(ValueLayout.JAVA_LONG, 8 + 8L * i, dr[i]);
+            }
+            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_GUEST_DEBUG, g);
+        }
+    }
+
+    /** {@code KVM_GET_MSRS} for several MSRs in one call; the values in the order of {@code indices}. */
+    public long[] getMsrs(int... indices) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(8 + 16L * indices.length, 8);
+            m.set(ValueLayout.JAVA_INT, 0, indices.length);
+            for (int i = 0; i < indices.length; i++) {
+                m.set(ValueLayout.JAVA_INT, 8 + 16L * i, indices[i]);
+            }
+            int r = Libc.ioctl(fd, KvmIoctl.KVM_GET_MSRS.request(), m);
+            if (r != indices.length) {
+                throw new HostCallException("KVM_GET_MSRS", r < 0 ? Libc.errno() : 0,
+                        String.format("%d of %d msrs read", r, indices.length));
+            }
+            long[] values = new long[indices.length];
+            for (int i = 0; i < indices.length; i++) {
+                values[i] = m.get(ValueLayout.JAVA_LONG, 16 + 16L * i);
+            }
+            return values;
+        }
+    }
+
     /** {@code KVM_SET_MSRS} for one MSR. */
     public void setMsr(int index, long value) {
         try (Arena a = Arena.ofConfined()) {

@@ -70,6 +70,8 @@ public final class Vcpu {
     private volatile SchedStat schedStat;
     /** Instructions KVM failed to emulate that this vCPU completed ({@link InstructionCompletion}), by name. */
     private final Map<String, Long> completedInstructions = new ConcurrentHashMap<>();
+    /** Finishes the user-mode syscalls the host leaves half done; null where the host needs no help. */
+    private volatile SyscallIntercept syscalls;
 
     Vcpu(VirtualMachine vm, KvmVcpu kvm) {
         this.vm = vm;
@@ -123,6 +125,18 @@ public final class Vcpu {
      */
     public Map<String, Long> completedInstructions() {
         return Map.copyOf(completedInstructions);
+    }
+
+    /**
+     * Makes this vCPU finish the guest's user-mode {@code syscall}s that the host's KVM leaves half
+     * done ({@link SyscallIntercept}); counted in {@link #completedInstructions()} as "syscall". Before
+     * {@link #start()}.
+     */
+    public synchronized void completeUserSyscalls() {
+        if (state != State.CREATED) {
+            throw new IllegalStateException("vcpu " + id() + " already started");
+        }
+        syscalls = new SyscallIntercept(kvm, vm.memory()::read);
     }
 
     /** Starts the vCPU thread. */
@@ -273,6 +287,10 @@ public final class Vcpu {
                     }
                     continue;
                 }
+                SyscallIntercept sc = syscalls;
+                if (sc != null) {
+                    sc.track();
+                }
                 int exit = kvm.run();
                 if (exit == KvmVcpu.RUN_INTERRUPTED) {
                     stats.countInterrupted();
@@ -292,6 +310,11 @@ public final class Vcpu {
     }
 
     private void finish(StopReason reason) {
+        SyscallIntercept sc = syscalls;
+        if (sc != null && sc.completed() + sc.steppedOver() > 0) {
+            LOG.info("vcpu {}: completed {} user-mode syscalls; stepped over {} other page faults{}", id(), sc.completed(),
+                    sc.steppedOver(), sc.lastDecline().isEmpty() ? "" : " (the last: " + sc.lastDecline() + ")");
+        }
         SchedStat s = schedStat;
         schedStat = null;
         if (s != null) {
@@ -359,6 +382,9 @@ public final class Vcpu {
             case KvmExit.KVM_EXIT_INTR, KvmExit.KVM_EXIT_IRQ_WINDOW_OPEN -> {
                 return null;
             }
+            case KvmExit.KVM_EXIT_DEBUG -> {
+                return debugExit();
+            }
             default -> {
                 return new StopReason(StopReason.Kind.ERROR, "unhandled " + KvmExit.name(exit));
             }
@@ -380,6 +406,32 @@ public final class Vcpu {
         String line = EmulationFailureReport.describe(f, s, kvm::translate, vm.memory().currentMap());
         LOG.info("vcpu {}: {}\n{}", id(), line, EmulationFailureReport.registers(s));
         return new StopReason(StopReason.Kind.ERROR, line);
+    }
+
+    /** A breakpoint of {@link SyscallIntercept}, or the guest's own {@code #DB} given back to it. */
+    private StopReason debugExit() {
+        SyscallIntercept sc = syscalls;
+        long pc = run.debugPc();
+        SyscallIntercept.DebugExit what = sc == null ? SyscallIntercept.DebugExit.FOREIGN : sc.onDebugExit();
+        switch (what) {
+            case COMPLETED -> {
+                if (completedInstructions.merge("syscall", 1L, Long::sum) == 1) {
+                    LOG.info("vcpu {}: the host left a user-mode syscall half done (#PF at LSTAR from CPL 3, handler"
+                            + " 0x{}); jxen completed it; later ones are only counted", id(), Long.toHexString(pc));
+                }
+                return null;
+            }
+            case STEPPING, STEPPED -> {
+                return null;
+            }
+            default -> {
+                if (run.debugException() == 1 && kvm.injectException(1, -1)) {
+                    return null;
+                }
+                return new StopReason(StopReason.Kind.ERROR, "KVM_EXIT_DEBUG (exception " + run.debugException()
+                        + ", dr6 0x" + Long.toHexString(run.debugDr6()) + ") at rip 0x" + Long.toHexString(pc));
+            }
+        }
     }
 
     private boolean complete(InstructionCompletion.Action a) {

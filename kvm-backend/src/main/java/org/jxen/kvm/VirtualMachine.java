@@ -60,6 +60,7 @@ public final class VirtualMachine implements AutoCloseable {
         private int xenMinor = XenAbi.XEN_VERSION_MINOR;
         private PrintStream console = System.out;
         private boolean probeInstructions = true;
+        private boolean completeUserSyscalls = true;
 
         public Builder name(String n) {
             this.name = n;
@@ -109,6 +110,16 @@ public final class VirtualMachine implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether the vCPUs finish the guest's user-mode system calls where this host's KVM leaves
+         * them half done ({@link SyscallIntercept}; decided by {@link UserSyscallProbe}, run once per
+         * process); default true. A host that runs them itself needs nothing and gets nothing.
+         */
+        public Builder completeUserSyscalls(boolean on) {
+            this.completeUserSyscalls = on;
+            return this;
+        }
+
         public VirtualMachine build() {
             return new VirtualMachine(this);
         }
@@ -155,6 +166,10 @@ public final class VirtualMachine implements AutoCloseable {
                 vcpus.add(new Vcpu(this, kv));
             }
             this.guestTsc = KvmGuestTsc.read(kvm, created, supported);
+            this.syscallCompletion = b.completeUserSyscalls && hostNeedsSyscallCompletion(kvm);
+            if (syscallCompletion) {
+                vcpus.forEach(Vcpu::completeUserSyscalls);
+            }
             if (b.console != null) {
                 PortHandler debug = new DebugConsole(b.console);
                 ports.put(0xe9, debug);
@@ -180,22 +195,55 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     private static UserSyscallProbe.Result hostUserSyscall;
+    private static Boolean hostSyscallCompletion;
+    /** True when this VM's vCPUs finish the user-mode system calls the host leaves half done. */
+    private final boolean syscallCompletion;
 
     /**
      * Whether this host's KVM takes a guest's user-mode {@code syscall} into the guest's kernel
      * ({@link UserSyscallProbe}), measured on the first call in the process (a few milliseconds).
      */
     public UserSyscallProbe.Result userSyscallProbe() {
-        synchronized (VirtualMachine.class) {
-            if (hostUserSyscall == null) {
+        return hostUserSyscall(kvm);
+    }
+
+    /** True when this VM's vCPUs finish the user-mode system calls this host leaves half done ({@link SyscallIntercept}). */
+    public boolean completesUserSyscalls() {
+        return syscallCompletion;
+    }
+
+    private static synchronized UserSyscallProbe.Result hostUserSyscall(Kvm kvm) {
+        if (hostUserSyscall == null) {
+            try {
+                hostUserSyscall = UserSyscallProbe.run(kvm);
+            } catch (RuntimeException e) {
+                hostUserSyscall = new UserSyscallProbe.Result(UserSyscallProbe.Outcome.UNKNOWN, -1, e.toString());
+            }
+        }
+        return hostUserSyscall;
+    }
+
+    /**
+     * True when a user-mode {@code syscall} faults on the kernel's entry here ({@code #PF}) and the
+     * probe's program, run with {@link SyscallIntercept}, makes all its system calls and returns to
+     * user mode. Measured once per process.
+     */
+    private static synchronized boolean hostNeedsSyscallCompletion(Kvm kvm) {
+        if (hostSyscallCompletion == null) {
+            UserSyscallProbe.Result r = hostUserSyscall(kvm);
+            boolean works = false;
+            if (r.outcome() == UserSyscallProbe.Outcome.FAULTS && r.vector() == SyscallCompletion.PF) {
                 try {
-                    hostUserSyscall = UserSyscallProbe.run(kvm);
+                    UserSyscallProbe.Completed c = UserSyscallProbe.runCompleted(kvm, false);
+                    works = c.vector() == 6 && c.completed() == UserSyscallProbe.ROUND_TRIPS
+                            && c.kernelEntries() == UserSyscallProbe.ROUND_TRIPS;
                 } catch (RuntimeException e) {
-                    hostUserSyscall = new UserSyscallProbe.Result(UserSyscallProbe.Outcome.UNKNOWN, -1, e.toString());
+                    works = false;
                 }
             }
-            return hostUserSyscall;
+            hostSyscallCompletion = works;
         }
+        return hostSyscallCompletion;
     }
 
     /** The host's probe result, measured once per process (the host does not change under it). */

@@ -110,7 +110,10 @@ final class GuestRun implements AutoCloseable {
         this.vm = v;
         logInstructionProbe(v.instructionProbe());
         UserSyscallProbe.Result syscall = v.userSyscallProbe();
-        if (syscall.outcome() == UserSyscallProbe.Outcome.FAULTS) {
+        if (syscall.outcome() == UserSyscallProbe.Outcome.FAULTS && v.completesUserSyscalls()) {
+            LOG.info("this host's KVM does not take a guest's user-mode syscall into the guest's kernel ({}): jxen"
+                    + " completes each one (a breakpoint on the guest's page-fault handler)", syscall.detail());
+        } else if (syscall.outcome() == UserSyscallProbe.Outcome.FAULTS) {
             LOG.info("this host's KVM does not take a guest's user-mode syscall into the guest's kernel ({}): a guest's"
                     + " user processes fail at their first system call", syscall.detail());
         }
