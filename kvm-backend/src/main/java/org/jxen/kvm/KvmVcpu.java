@@ -244,7 +244,7 @@ public final class KvmVcpu implements AutoCloseable {
             for (int i = 0; i < dr.length; i++) {
                 g.set(ValueLayout.JAVA_LONG, 8 + 8L * i, dr[i]);
             }
-            Libc.ioctlOrThrow(fd, KvmIoctl.KVM_SET_GUEST_DEBUG, g);
+            KvmIoctl.KVM_SET_GUEST_DEBUG.call(fd, g);
         }
     }
 
