@@ -106,9 +106,7 @@ public final class SupervisorInstructionProbe {
         Map<CpuFeature, Outcome> outcomes = new EnumMap<>(CpuFeature.class);
         Set<CpuFeature> hidable = EnumSet.noneOf(CpuFeature.class);
         try (KvmVm vm = kvm.createVm(); HostMemory ram = HostMemory.anonymous("insn-probe", MEMORY)) {
-            vm.setTssAddr(VirtualMachine.TSS_ADDR);
-            vm.setIdentityMapAddr(VirtualMachine.IDENTITY_MAP_ADDR);
-            vm.setUserMemoryRegion(0, 0, 0, MEMORY, ram.address());
+            ProbeVms.prepare(vm, ram);
             try {
                 layout(ram.segment());
                 try (KvmVcpu cpu = vm.createVcpu(0); KvmVcpu hidden = vm.createVcpu(1)) {

@@ -105,9 +105,7 @@ public final class UserSyscallProbe {
     /** Runs the probe on {@code kvm}; see the class comment. */
     public static Result run(Kvm kvm) {
         try (KvmVm vm = kvm.createVm(); HostMemory ram = HostMemory.anonymous("syscall-probe", MEMORY)) {
-            vm.setTssAddr(VirtualMachine.TSS_ADDR);
-            vm.setIdentityMapAddr(VirtualMachine.IDENTITY_MAP_ADDR);
-            vm.setUserMemoryRegion(0, 0, 0, MEMORY, ram.address());
+            ProbeVms.prepare(vm, ram);
             try (KvmVcpu cpu = vm.createVcpu(0)) {
                 cpu.setCpuid(kvm.supportedCpuid());
                 layout(ram.segment());
@@ -161,9 +159,7 @@ public final class UserSyscallProbe {
      */
     public static Completed runCompleted(Kvm kvm, boolean userFault) {
         try (KvmVm vm = kvm.createVm(); HostMemory ram = HostMemory.anonymous("syscall-probe", MEMORY)) {
-            vm.setTssAddr(VirtualMachine.TSS_ADDR);
-            vm.setIdentityMapAddr(VirtualMachine.IDENTITY_MAP_ADDR);
-            vm.setUserMemoryRegion(0, 0, 0, MEMORY, ram.address());
+            ProbeVms.prepare(vm, ram);
             try (KvmVcpu cpu = vm.createVcpu(0)) {
                 cpu.setCpuid(kvm.supportedCpuid());
                 MemorySegment m = ram.segment();
