@@ -27,6 +27,8 @@ public final class Sregs {
     public static final long EFER = 264;
     public static final long APIC_BASE = 272;
 
+    /** EFER.SCE: {@code syscall}/{@code sysret} enabled. */
+    public static final long EFER_SCE = 1L;
     public static final long EFER_LME = 1L << 8;
     public static final long EFER_LMA = 1L << 10;
 
