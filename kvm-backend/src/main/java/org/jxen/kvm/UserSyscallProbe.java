@@ -236,7 +236,7 @@ public final class UserSyscallProbe {
         }
     }
 
-    private static void layout(MemorySegment m) {
+    static void layout(MemorySegment m) {
         long user = 7; // present, writable, user: tables let the leaf decide
         m.set(ValueLayout.JAVA_LONG, PML4, PDPT | user);
         m.set(ValueLayout.JAVA_LONG, PDPT, PD | user);
@@ -269,7 +269,7 @@ public final class UserSyscallProbe {
         MemorySegment.copy(MemorySegment.ofArray(USER_FAULT), 0, m, USER_FAULT_CODE, USER_FAULT.length);
     }
 
-    private static void enter(KvmVcpu cpu, long userEntry) {
+    static void enter(KvmVcpu cpu, long userEntry) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(Sregs.SIZE, 8);
             cpu.getSregs(s);
