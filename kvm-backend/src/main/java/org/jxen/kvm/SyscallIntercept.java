@@ -24,10 +24,9 @@ import org.slf4j.LoggerFactory;
  * IDTR's base changes: an OS maps its IDT at the same place in every address space) and moves the
  * breakpoint when the handler moved. A guest that rewrites the gate sees the breakpoint follow at its
  * next exit to jxen. No breakpoint while {@code EFER.SCE} is clear: such a guest cannot make a
- * {@code syscall}, and with the breakpoint armed this host's emulated kernel code was seen to miss
- * an interrupt in a one-instruction {@code sti} window ({@code RunDemoTest}, 2 runs of 4). The
- * guest's own debug registers have no effect while jxen's breakpoint is set, and a {@code #DB} of
- * the guest's own (single-stepping with TF) is given back to it without its DR6
+ * {@code syscall}, and the demo and test guests, which never enable it, keep their debug registers
+ * and take no debug exits. The guest's own debug registers have no effect while jxen's breakpoint
+ * is set, and a {@code #DB} of the guest's own (single-stepping with TF) is given back to it without its DR6
  * ({@link #onDebugExit()} says {@link DebugExit#FOREIGN}).
  *
  * <p>Untrusted input: the gate, the frame and the bytes before RCX are read from guest memory only
@@ -221,9 +220,7 @@ public final class SyscallIntercept {
         MemorySegment s = run.sregs();
         long efer = Sregs.get(s, Sregs.EFER);
         if ((efer & Sregs.EFER_LMA) == 0 || (efer & Sregs.EFER_SCE) == 0 || (Sregs.get(s, Sregs.CR0) & CR0_PG) == 0) {
-            // no syscall possible (EFER.SCE clear: it is #UD), so no breakpoint. Measured: with it
-            // armed, the demo guest (whose IDT has a #PF gate) missed its self-IPI in a one-instruction
-            // sti; pause; cli window in 2 of 4 runs, and in none of 10 without it
+            // no syscall possible (EFER.SCE clear: it is #UD), so no breakpoint
             return NONE;
         }
         long base = Sregs.get(s, Sregs.IDT);
