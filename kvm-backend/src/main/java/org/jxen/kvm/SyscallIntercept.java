@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * next exit to jxen. No breakpoint while {@code EFER.SCE} is clear: such a guest cannot make a
  * {@code syscall}, and the demo and test guests, which never enable it, keep their debug registers
  * and take no debug exits. The guest's own debug registers have no effect while jxen's breakpoint
- * is set, and a {@code #DB} of the guest's own (single-stepping with TF) is given back to it without its DR6
- * ({@link #onDebugExit()} says {@link DebugExit#FOREIGN}).
+ * is set, and a {@code #DB} of the guest's own (single-stepping with TF) is given back to it
+ * without its DR6 ({@link #onDebugExit()} says {@link DebugExit#FOREIGN}).
  *
  * <p>Untrusted input: the gate, the frame and the bytes before RCX are read from guest memory only
  * through {@code KVM_TRANSLATE} and a bounds-checked {@link PhysicalMemory}; nothing is written to
